@@ -1,0 +1,541 @@
+//! Create and modify bodies, parsed once into valid values (parse, don't validate). Every
+//! failure names the field's JSON path and the rule of the contract it broke.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::catalog;
+use crate::error::{ErrorCode, ValidationError};
+use crate::filter::{Condition, Filter, Joiner};
+use crate::model::{Notification, NotificationType, Operation, OperationType, Status, UserGroup};
+use crate::topic::TopicId;
+
+/// Most trace names one rule may list, over all its operations.
+pub const MAX_TRACE_NAMES: usize = 1000;
+/// Most distinct `service_type` values one rule may list.
+pub const MAX_SERVICES: usize = 100;
+pub const MAX_USER_GROUPS: usize = 10;
+pub const MAX_USERS: usize = 50;
+pub const MAX_CONDITIONS: usize = 6;
+/// Most notifications one project may hold.
+pub const MAX_NOTIFICATIONS_PER_PROJECT: usize = 100;
+
+type Result<T> = std::result::Result<T, ValidationError>;
+
+/// What create and modify bodies share: everything a user chooses about a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Spec {
+    name: String,
+    operation_type: OperationType,
+    operations: Vec<Operation>,
+    notify_user_list: Vec<UserGroup>,
+    topic_id: Option<TopicId>,
+    filter: Option<Filter>,
+    agency_name: Option<String>,
+}
+
+/// A valid `POST /v3/{project_id}/notifications` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateBody(Spec);
+
+/// A valid `PUT /v3/{project_id}/notifications` body: a full replacement of one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateBody {
+    notification_id: String,
+    status: Status,
+    spec: Spec,
+}
+
+impl CreateBody {
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        Self::from_value(&parse_json(body)?)
+    }
+
+    pub fn from_value(v: &Value) -> Result<Self> {
+        Ok(CreateBody(Spec::from_object(root(v)?)?))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The stored rule: enabled when it has a topic, else disabled.
+    pub fn into_notification(
+        self,
+        notification_id: String,
+        project_id: String,
+        create_time: i64,
+    ) -> Notification {
+        let status = if self.0.topic_id.is_some() {
+            Status::Enabled
+        } else {
+            Status::Disabled
+        };
+        self.0
+            .into_notification(notification_id, status, project_id, create_time)
+    }
+}
+
+impl UpdateBody {
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        Self::from_value(&parse_json(body)?)
+    }
+
+    pub fn from_value(v: &Value) -> Result<Self> {
+        let o = root(v)?;
+        let notification_id = required_str(o, "notification_id", "notification_id")?;
+        if notification_id.is_empty() || notification_id.len() > 64 {
+            return Err(ValidationError::invalid(
+                "notification_id",
+                "must be 1-64 characters",
+            ));
+        }
+        let status = match o.get("status") {
+            None | Some(Value::Null) => {
+                return Err(ValidationError::invalid("status", "is required"))
+            }
+            Some(Value::String(s)) if s == "enabled" => Status::Enabled,
+            Some(Value::String(s)) if s == "disabled" => Status::Disabled,
+            Some(Value::String(_)) => {
+                return Err(ValidationError {
+                    code: ErrorCode::InvalidStatus,
+                    field: "status".into(),
+                    rule: "must be enabled or disabled".into(),
+                })
+            }
+            Some(_) => return Err(ValidationError::invalid("status", "must be a string")),
+        };
+        let spec = Spec::from_object(o)?;
+        if status == Status::Enabled && spec.topic_id.is_none() {
+            return Err(ValidationError::invalid(
+                "topic_id",
+                "is required when status is enabled",
+            ));
+        }
+        Ok(UpdateBody {
+            notification_id: notification_id.to_owned(),
+            status,
+            spec,
+        })
+    }
+
+    pub fn notification_id(&self) -> &str {
+        &self.notification_id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The replacement of `existing`: its id, project and creation time are kept.
+    pub fn apply_to(self, existing: &Notification) -> Notification {
+        self.spec.into_notification(
+            existing.notification_id.clone(),
+            self.status,
+            existing.project_id.clone(),
+            existing.create_time,
+        )
+    }
+}
+
+/// Reads back a rule as [`Notification`] serializes it (the storage format), checking it as a
+/// modify body so that no invalid rule enters the program from storage either.
+pub fn parse_stored(v: &Value) -> Result<Notification> {
+    let body = UpdateBody::from_value(v)?;
+    let o = root(v)?;
+    let project_id = required_str(o, "project_id", "project_id")?.to_owned();
+    let create_time = o
+        .get("create_time")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ValidationError::invalid("create_time", "must be an integer"))?;
+    Ok(body
+        .spec
+        .into_notification(body.notification_id, body.status, project_id, create_time))
+}
+
+impl Spec {
+    fn from_object(o: &Map<String, Value>) -> Result<Spec> {
+        let name = required_str(o, "notification_name", "notification_name")?;
+        if !is_notification_name(name) {
+            return Err(ValidationError::invalid(
+                "notification_name",
+                "must be 1-64 characters of A-Z a-z 0-9 _",
+            ));
+        }
+        let operations_given = match o.get("operations") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(array(v, "operations")?),
+        };
+        let (operation_type, operations) =
+            match required_str(o, "operation_type", "operation_type")? {
+                "complete" => {
+                    if operations_given.is_some_and(|ops| !ops.is_empty()) {
+                        return Err(ValidationError::invalid(
+                            "operations",
+                            "must be empty when operation_type is complete",
+                        ));
+                    }
+                    (OperationType::Complete, Vec::new())
+                }
+                "customized" => {
+                    let ops = operations_given
+                        .filter(|ops| !ops.is_empty())
+                        .ok_or_else(|| {
+                            ValidationError::invalid(
+                                "operations",
+                                "customized rules need at least 1 operation",
+                            )
+                        })?;
+                    (OperationType::Customized, parse_operations(ops)?)
+                }
+                "typical" => (OperationType::Customized, catalog::typical_operations()),
+                _ => {
+                    return Err(ValidationError::invalid(
+                        "operation_type",
+                        "must be complete, customized or typical",
+                    ))
+                }
+            };
+        let notify_user_list = match o.get("notify_user_list") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(v) => parse_user_groups(array(v, "notify_user_list")?)?,
+        };
+        let topic_id = match optional_str(o, "topic_id", "topic_id")? {
+            None | Some("") => None,
+            Some(t) => Some(TopicId::parse(t).ok_or_else(|| {
+                ValidationError::invalid(
+                    "topic_id",
+                    "must be an SNS topic ARN, an SMN URN (urn:smn:...), a Lambda function ARN or a FunctionGraph URN (urn:fss:...)",
+                )
+            })?),
+        };
+        let filter = match o.get("filter") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(parse_filter(v)?),
+        };
+        let agency_name = match optional_str(o, "agency_name", "agency_name")? {
+            None | Some("") => None,
+            Some(a) if a.chars().count() <= 64 && is_clean_text(a) => Some(a.to_owned()),
+            Some(_) => {
+                return Err(ValidationError::invalid(
+                    "agency_name",
+                    "must be at most 64 characters without control characters",
+                ))
+            }
+        };
+        Ok(Spec {
+            name: name.to_owned(),
+            operation_type,
+            operations,
+            notify_user_list,
+            topic_id,
+            filter,
+            agency_name,
+        })
+    }
+
+    fn into_notification(
+        self,
+        notification_id: String,
+        status: Status,
+        project_id: String,
+        create_time: i64,
+    ) -> Notification {
+        let notification_type = self
+            .topic_id
+            .as_ref()
+            .map_or(NotificationType::Smn, TopicId::kind);
+        Notification {
+            notification_id,
+            notification_name: self.name,
+            operation_type: self.operation_type,
+            operations: self.operations,
+            notify_user_list: self.notify_user_list,
+            status,
+            topic_id: self.topic_id,
+            filter: self.filter,
+            agency_name: self.agency_name,
+            notification_type,
+            project_id,
+            create_time,
+        }
+    }
+}
+
+fn parse_operations(ops: &[Value]) -> Result<Vec<Operation>> {
+    let mut out: Vec<Operation> = Vec::new();
+    let mut seen: HashSet<(String, String, String)> = HashSet::new();
+    for (i, op) in ops.iter().enumerate() {
+        let path = format!("operations[{i}]");
+        let o = object(op, &path)?;
+        let service = required_str(o, "service_type", &format!("{path}.service_type"))?;
+        if !is_service_type(service) {
+            return Err(ValidationError::invalid(
+                format!("{path}.service_type"),
+                "must be 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter (e.g. ECS)",
+            ));
+        }
+        let resource = required_str(o, "resource_type", &format!("{path}.resource_type"))?;
+        if !is_resource_type(resource) {
+            return Err(ValidationError::invalid(
+                format!("{path}.resource_type"),
+                "must be 1-64 characters of A-Z a-z 0-9 _ . : / -",
+            ));
+        }
+        let names_path = format!("{path}.trace_names");
+        let names = array(
+            o.get("trace_names")
+                .ok_or_else(|| ValidationError::invalid(&names_path, "is required"))?,
+            &names_path,
+        )?;
+        if names.is_empty() {
+            return Err(ValidationError::invalid(
+                &names_path,
+                "must hold at least 1 trace name",
+            ));
+        }
+        let slot = match out
+            .iter()
+            .position(|e| e.service_type == service && e.resource_type == resource)
+        {
+            Some(slot) => slot,
+            None => {
+                out.push(Operation {
+                    service_type: service.to_owned(),
+                    resource_type: resource.to_owned(),
+                    trace_names: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        for (j, n) in names.iter().enumerate() {
+            let npath = format!("{names_path}[{j}]");
+            let n = n
+                .as_str()
+                .ok_or_else(|| ValidationError::invalid(&npath, "must be a string"))?;
+            if !is_trace_name(n) {
+                return Err(ValidationError::invalid(
+                    npath,
+                    "must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter",
+                ));
+            }
+            if seen.insert((service.to_owned(), resource.to_owned(), n.to_owned())) {
+                out[slot].trace_names.push(n.to_owned());
+            }
+        }
+    }
+    if seen.len() > MAX_TRACE_NAMES {
+        return Err(ValidationError::invalid(
+            "operations",
+            format!(
+                "at most {MAX_TRACE_NAMES} trace names in all; got {}",
+                seen.len()
+            ),
+        ));
+    }
+    let services: HashSet<&str> = out.iter().map(|o| o.service_type.as_str()).collect();
+    if services.len() > MAX_SERVICES {
+        return Err(ValidationError::invalid(
+            "operations",
+            format!(
+                "at most {MAX_SERVICES} distinct service_type values; got {}",
+                services.len()
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_user_groups(groups: &[Value]) -> Result<Vec<UserGroup>> {
+    if groups.len() > MAX_USER_GROUPS {
+        return Err(ValidationError::invalid(
+            "notify_user_list",
+            format!(
+                "at most {MAX_USER_GROUPS} user groups; got {}",
+                groups.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    let mut total = 0;
+    for (i, g) in groups.iter().enumerate() {
+        let path = format!("notify_user_list[{i}]");
+        let o = object(g, &path)?;
+        let group = required_str(o, "user_group", &format!("{path}.user_group"))?;
+        if !is_principal_name(group) {
+            return Err(ValidationError::invalid(
+                format!("{path}.user_group"),
+                "must be 1-64 characters without control characters",
+            ));
+        }
+        let list_path = format!("{path}.user_list");
+        let users = array(
+            o.get("user_list")
+                .ok_or_else(|| ValidationError::invalid(&list_path, "is required"))?,
+            &list_path,
+        )?;
+        if users.is_empty() {
+            return Err(ValidationError::invalid(
+                &list_path,
+                "must hold at least 1 user",
+            ));
+        }
+        let mut user_list: Vec<String> = Vec::with_capacity(users.len());
+        for (j, u) in users.iter().enumerate() {
+            let upath = format!("{list_path}[{j}]");
+            let u = u
+                .as_str()
+                .ok_or_else(|| ValidationError::invalid(&upath, "must be a string"))?;
+            if !is_principal_name(u) {
+                return Err(ValidationError::invalid(
+                    upath,
+                    "must be 1-64 characters without control characters",
+                ));
+            }
+            if !user_list.iter().any(|x| x == u) {
+                user_list.push(u.to_owned());
+            }
+        }
+        total += user_list.len();
+        out.push(UserGroup {
+            user_group: group.to_owned(),
+            user_list,
+        });
+    }
+    if total > MAX_USERS {
+        return Err(ValidationError::invalid(
+            "notify_user_list",
+            format!("at most {MAX_USERS} users in all; got {total}"),
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_filter(v: &Value) -> Result<Filter> {
+    let o = object(v, "filter")?;
+    let is_support_filter = match o.get("is_support_filter") {
+        Some(Value::Bool(b)) => *b,
+        None | Some(Value::Null) => {
+            return Err(ValidationError::invalid(
+                "filter.is_support_filter",
+                "is required",
+            ))
+        }
+        Some(_) => {
+            return Err(ValidationError::invalid(
+                "filter.is_support_filter",
+                "must be a boolean",
+            ))
+        }
+    };
+    let condition = match optional_str(o, "condition", "filter.condition")? {
+        Some("AND") => Joiner::And,
+        Some("OR") => Joiner::Or,
+        None if !is_support_filter => Joiner::And,
+        None => return Err(ValidationError::invalid("filter.condition", "is required")),
+        Some(_) => {
+            return Err(ValidationError::invalid(
+                "filter.condition",
+                "must be AND or OR",
+            ))
+        }
+    };
+    let rules = match o.get("rule") {
+        None | Some(Value::Null) => &[][..],
+        Some(v) => array(v, "filter.rule")?.as_slice(),
+    };
+    if is_support_filter && rules.is_empty() {
+        return Err(ValidationError::invalid(
+            "filter.rule",
+            "must hold 1-6 conditions",
+        ));
+    }
+    if rules.len() > MAX_CONDITIONS {
+        return Err(ValidationError::invalid(
+            "filter.rule",
+            format!("at most {MAX_CONDITIONS} conditions; got {}", rules.len()),
+        ));
+    }
+    let mut rule = Vec::with_capacity(rules.len());
+    for (i, r) in rules.iter().enumerate() {
+        let path = format!("filter.rule[{i}]");
+        let text = r
+            .as_str()
+            .ok_or_else(|| ValidationError::invalid(&path, "must be a string"))?;
+        rule.push(Condition::parse(text).map_err(|why| ValidationError::invalid(path, why))?);
+    }
+    Ok(Filter {
+        condition,
+        is_support_filter,
+        rule,
+    })
+}
+
+fn parse_json(body: &[u8]) -> Result<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ValidationError::invalid("body", "is required"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ValidationError::invalid("body", format!("is not valid JSON ({e})")))
+}
+
+fn root(v: &Value) -> Result<&Map<String, Value>> {
+    object(v, "body")
+}
+
+fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| ValidationError::invalid(path, "must be a JSON object"))
+}
+
+fn array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>> {
+    v.as_array()
+        .ok_or_else(|| ValidationError::invalid(path, "must be an array"))
+}
+
+fn required_str<'a>(o: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a str> {
+    optional_str(o, key, path)?.ok_or_else(|| ValidationError::invalid(path, "is required"))
+}
+
+fn optional_str<'a>(o: &'a Map<String, Value>, key: &str, path: &str) -> Result<Option<&'a str>> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ValidationError::invalid(path, "must be a string")),
+    }
+}
+
+fn is_notification_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_service_type(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.as_bytes()[0].is_ascii_alphabetic()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn is_resource_type(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:/-".contains(&b))
+}
+
+/// `trace_name`: 1–64 characters of `[A-Za-z0-9._-]`, starting with a letter.
+pub fn is_trace_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.as_bytes()[0].is_ascii_alphabetic()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+fn is_principal_name(s: &str) -> bool {
+    (1..=64).contains(&s.chars().count()) && is_clean_text(s) && s.trim() == s
+}
+
+/// No control characters and no invisible format characters (zero-width space, BOM...).
+fn is_clean_text(s: &str) -> bool {
+    !s.chars().any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}'))
+}

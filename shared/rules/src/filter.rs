@@ -1,0 +1,206 @@
+//! The advanced filter of a rule: 1–6 conditions `"<field> <op> <value>"` joined by AND or OR.
+
+use serde::{Serialize, Serializer};
+
+/// The trace fields a condition may test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FilterField {
+    ApiVersion,
+    Code,
+    TraceRating,
+    TraceType,
+    ResourceId,
+    ResourceName,
+}
+
+impl FilterField {
+    pub const ALL: [FilterField; 6] = [
+        FilterField::ApiVersion,
+        FilterField::Code,
+        FilterField::TraceRating,
+        FilterField::TraceType,
+        FilterField::ResourceId,
+        FilterField::ResourceName,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FilterField::ApiVersion => "api_version",
+            FilterField::Code => "code",
+            FilterField::TraceRating => "trace_rating",
+            FilterField::TraceType => "trace_type",
+            FilterField::ResourceId => "resource_id",
+            FilterField::ResourceName => "resource_name",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// Checks a condition value against the field's rule; the error says what is allowed.
+    fn check_value(self, v: &str) -> Result<(), &'static str> {
+        let len = v.chars().count();
+        let ok = match self {
+            FilterField::ApiVersion => {
+                len <= 64
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            }
+            FilterField::Code => len <= 256,
+            FilterField::TraceRating => ["normal", "warning", "incident"].contains(&v),
+            FilterField::TraceType => ["ApiCall", "ConsoleAction", "SystemAction"].contains(&v),
+            FilterField::ResourceId => len <= 350,
+            FilterField::ResourceName => len <= 256,
+        };
+        if ok && !v.chars().any(char::is_control) {
+            return Ok(());
+        }
+        Err(match self {
+            FilterField::ApiVersion => "api_version must be 1-64 characters of A-Z a-z 0-9 _ . -",
+            FilterField::Code => "code must be 1-256 characters",
+            FilterField::TraceRating => "trace_rating must be one of normal, warning, incident",
+            FilterField::TraceType => {
+                "trace_type must be one of ApiCall, ConsoleAction, SystemAction"
+            }
+            FilterField::ResourceId => "resource_id must be 1-350 characters",
+            FilterField::ResourceName => "resource_name must be 1-256 characters",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    Eq,
+    Ne,
+}
+
+/// One parsed condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub field: FilterField,
+    pub op: Op,
+    pub value: String,
+}
+
+impl Condition {
+    /// Parses `"<field> <op> <value>"`; the value is everything after the operator, trimmed.
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let text = text.trim();
+        let field_end = text
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .ok_or_else(|| format!("{text:?} has no operator; expected \"<field> = <value>\" or \"<field> != <value>\""))?;
+        let field_name = &text[..field_end];
+        let field = FilterField::parse(field_name).ok_or_else(|| {
+            format!("unknown field {field_name:?}; allowed: api_version, code, trace_rating, trace_type, resource_id, resource_name")
+        })?;
+        let rest = text[field_end..].trim_start();
+        let (op, value) = if let Some(v) = rest.strip_prefix("!=") {
+            (Op::Ne, v)
+        } else if let Some(v) = rest.strip_prefix('=') {
+            (Op::Eq, v)
+        } else {
+            return Err(format!("{text:?}: the operator must be = or !="));
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(format!("{text:?} has no value"));
+        }
+        field.check_value(value).map_err(str::to_owned)?;
+        Ok(Condition {
+            field,
+            op,
+            value: value.to_owned(),
+        })
+    }
+}
+
+impl Serialize for Condition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let op = match self.op {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+        };
+        s.collect_str(&format_args!("{} {} {}", self.field.name(), op, self.value))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Joiner {
+    #[serde(rename = "AND")]
+    And,
+    #[serde(rename = "OR")]
+    Or,
+}
+
+/// A rule's filter. While `is_support_filter` is false the filter is kept but not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Filter {
+    pub condition: Joiner,
+    pub is_support_filter: bool,
+    pub rule: Vec<Condition>,
+}
+
+impl Filter {
+    /// The conditions that apply, or `None` when the filter is switched off.
+    pub fn active(&self) -> Option<(Joiner, &[Condition])> {
+        self.is_support_filter
+            .then_some((self.condition, &self.rule))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_condition_keeps_spaces_inside_its_value() {
+        let c = Condition::parse("resource_name =  my web server ").unwrap();
+        assert_eq!(
+            (c.field, c.op, c.value.as_str()),
+            (FilterField::ResourceName, Op::Eq, "my web server")
+        );
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            "\"resource_name = my web server\""
+        );
+    }
+
+    #[test]
+    fn not_equal_is_recognised_with_or_without_spaces() {
+        assert_eq!(Condition::parse("code!=200").unwrap().op, Op::Ne);
+        assert_eq!(
+            Condition::parse("trace_rating != normal").unwrap().value,
+            "normal"
+        );
+    }
+
+    #[test]
+    fn conditions_outside_the_contract_are_rejected() {
+        for bad in [
+            "",
+            "code",
+            "code = ",
+            "user = alice",
+            "code > 200",
+            "Code = 200",
+            "trace_rating = Normal",
+            "trace_type = apicall",
+            "api_version = v1 beta",
+        ] {
+            assert!(Condition::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn value_lengths_are_checked_at_the_limit() {
+        assert!(Condition::parse(&format!("resource_id = {}", "x".repeat(350))).is_ok());
+        assert!(Condition::parse(&format!("resource_id = {}", "x".repeat(351))).is_err());
+        assert!(Condition::parse(&format!("code = {}", "4".repeat(256))).is_ok());
+        assert!(Condition::parse(&format!("code = {}", "4".repeat(257))).is_err());
+        assert!(Condition::parse(&format!("api_version = {}", "v".repeat(64))).is_ok());
+        assert!(Condition::parse(&format!("api_version = {}", "v".repeat(65))).is_err());
+        assert!(Condition::parse(&format!("resource_name = {}", "n".repeat(256))).is_ok());
+        assert!(Condition::parse(&format!("resource_name = {}", "n".repeat(257))).is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! The contract of key event notifications as code: the notification model and its validation,
+//! the trace (CTS, CloudTrail and every input envelope), the compiled matcher and the message a
+//! match publishes. Pure: no I/O, no clock, no AWS types; callers pass time and ids in.
+#![forbid(unsafe_code)]
+
+pub mod body;
+pub mod catalog;
+pub mod error;
+pub mod filter;
+pub mod matcher;
+pub mod message;
+pub mod model;
+pub mod topic;
+pub mod trace;
+
+pub use body::{CreateBody, UpdateBody};
+pub use error::{ErrorCode, ValidationError};
+pub use matcher::{CompiledRules, Fired};
+pub use model::{Notification, NotificationType, OperationType, Status};
+pub use trace::{Trace, TraceError, TraceView};

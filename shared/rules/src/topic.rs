@@ -1,0 +1,148 @@
+//! The accepted forms of `topic_id` and the notification type each implies.
+
+use serde::{Serialize, Serializer};
+
+use crate::model::NotificationType;
+
+/// A validated `topic_id`: an SNS topic ARN or SMN URN (`smn`), or a Lambda function ARN or
+/// FunctionGraph URN (`fun`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicId {
+    raw: String,
+    kind: NotificationType,
+}
+
+impl TopicId {
+    /// Parses a topic id; `None` when it has none of the accepted forms.
+    pub fn parse(raw: &str) -> Option<TopicId> {
+        let kind = kind_of(raw)?;
+        Some(TopicId {
+            raw: raw.to_owned(),
+            kind,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    pub fn kind(&self) -> NotificationType {
+        self.kind
+    }
+
+    /// The SMN URN's topic name (`urn:smn:<region>:<project>:<name>`), if this is one.
+    pub fn smn_topic_name(&self) -> Option<&str> {
+        self.raw.strip_prefix("urn:smn:")?.rsplit(':').next()
+    }
+}
+
+impl Serialize for TopicId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.raw)
+    }
+}
+
+fn kind_of(raw: &str) -> Option<NotificationType> {
+    let parts: Vec<&str> = raw.split(':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "sns", region, account, name] => (is_label(partition)
+            && is_label(region)
+            && is_account(account)
+            && is_topic_name(name, 256))
+        .then_some(NotificationType::Smn),
+        ["urn", "smn", region, project, name] => {
+            (is_label(region) && is_label(project) && is_topic_name(name, 255))
+                .then_some(NotificationType::Smn)
+        }
+        ["arn", partition, "lambda", region, account, "function", name, qualifier @ ..] => {
+            let qualifier_ok = match qualifier {
+                [] => true,
+                [q] => is_topic_name(q, 128),
+                _ => false,
+            };
+            (is_label(partition)
+                && is_label(region)
+                && is_account(account)
+                && is_topic_name(name, 140)
+                && qualifier_ok)
+                .then_some(NotificationType::Fun)
+        }
+        ["urn", "fss", rest @ ..] => (rest.len() >= 3
+            && rest.iter().all(|p| !p.is_empty())
+            && raw.len() <= 512
+            && raw.bytes().all(|b| b.is_ascii_graphic()))
+        .then_some(NotificationType::Fun),
+        _ => None,
+    }
+}
+
+fn is_label(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_topic_name(s: &str, max: usize) -> bool {
+    let s = s.strip_suffix(".fifo").unwrap_or(s);
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_forms_give_their_types() {
+        let smn = [
+            "arn:aws:sns:eu-west-1:123456789012:key_events",
+            "arn:aws-cn:sns:cn-north-1:123456789012:alerts.fifo",
+            "urn:smn:eu-west-1:24edf66e79d04187acb99a463e610764:key_events",
+        ];
+        for t in smn {
+            assert_eq!(
+                TopicId::parse(t).map(|t| t.kind()),
+                Some(NotificationType::Smn),
+                "{t}"
+            );
+        }
+        let fun = [
+            "arn:aws:lambda:eu-west-1:123456789012:function:audit-sink",
+            "arn:aws:lambda:eu-west-1:123456789012:function:audit-sink:live",
+            "urn:fss:cn-north-4:24edf66e79d04187acb99a463e610764:function:default:audit:latest",
+        ];
+        for t in fun {
+            assert_eq!(
+                TopicId::parse(t).map(|t| t.kind()),
+                Some(NotificationType::Fun),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_topics_are_rejected() {
+        for t in [
+            "",
+            "key_events",
+            "arn:aws:sns:eu-west-1:12345678901:short_account",
+            "arn:aws:sns:eu-west-1:123456789012:",
+            "arn:aws:sns:eu-west-1:123456789012:bad name",
+            "urn:smn:eu-west-1:project",
+            "arn:aws:lambda:eu-west-1:123456789012:audit-sink",
+            "urn:fss:x",
+        ] {
+            assert!(TopicId::parse(t).is_none(), "{t:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn smn_urn_names_its_topic() {
+        let t = TopicId::parse("urn:smn:eu-west-1:24edf66e:key_events").unwrap();
+        assert_eq!(t.smn_topic_name(), Some("key_events"));
+    }
+}

@@ -1,0 +1,168 @@
+//! The inputs of the trace handler (contract part 3), told apart by shape and split into one
+//! item per trace. A malformed item carries its own error and never spoils the others.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{cloudtrail, Trace, TraceError};
+
+/// One trace of an input, or why it could not be read.
+#[derive(Debug)]
+pub struct Item {
+    /// The SQS `messageId` it came in, to report in `batchItemFailures`.
+    pub message_id: Option<String>,
+    pub trace: Result<Trace, TraceError>,
+}
+
+/// Which envelope an input came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Sqs,
+    EventBridge,
+    Direct,
+}
+
+/// Only the keys that tell the shapes apart; everything else is left unread.
+#[derive(Deserialize, Default)]
+struct Probe<'a> {
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "detail-type", borrow, default)]
+    detail_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    detail: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    traces: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default)]
+    project_id: Option<&'a RawValue>,
+    #[serde(rename = "eventVersion", borrow, default)]
+    event_version: Option<&'a RawValue>,
+    #[serde(rename = "eventSource", borrow, default)]
+    event_source: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SqsRecord {
+    message_id: String,
+    body: String,
+    #[serde(default)]
+    message_attributes: Option<SqsAttributes>,
+}
+
+#[derive(Deserialize)]
+struct SqsAttributes {
+    project_id: Option<SqsAttribute>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SqsAttribute {
+    string_value: Option<String>,
+}
+
+/// Splits any handler input into its traces.
+pub fn split(input: &str) -> (Shape, Vec<Item>) {
+    let probe: Probe = serde_json::from_str(input).unwrap_or_default();
+    if let Some(records) = &probe.records {
+        if records.iter().all(|r| is_sqs_record(r)) {
+            return (Shape::Sqs, records.iter().map(|r| sqs_item(r)).collect());
+        }
+        let items = records
+            .iter()
+            .map(|r| Item {
+                message_id: None,
+                trace: cloudtrail::normalize(r),
+            })
+            .collect();
+        return (Shape::Direct, items);
+    }
+    if probe.detail_type.is_some() {
+        return (
+            Shape::EventBridge,
+            vec![Item {
+                message_id: None,
+                trace: event_bridge(&probe, None),
+            }],
+        );
+    }
+    if let Some(traces) = &probe.traces {
+        let project = probe
+            .project_id
+            .and_then(|p| serde_json::from_str::<String>(p.get()).ok());
+        let items = traces
+            .iter()
+            .map(|t| Item {
+                message_id: None,
+                trace: single(t.get(), project.as_deref()),
+            })
+            .collect();
+        return (Shape::Direct, items);
+    }
+    (
+        Shape::Direct,
+        vec![Item {
+            message_id: None,
+            trace: single(input, None),
+        }],
+    )
+}
+
+fn is_sqs_record(r: &RawValue) -> bool {
+    #[derive(Deserialize)]
+    struct Source<'a> {
+        #[serde(rename = "eventSource", borrow)]
+        event_source: Option<&'a str>,
+    }
+    serde_json::from_str::<Source>(r.get()).is_ok_and(|s| s.event_source == Some("aws:sqs"))
+}
+
+fn sqs_item(r: &RawValue) -> Item {
+    match serde_json::from_str::<SqsRecord>(r.get()) {
+        Ok(rec) => {
+            let project = rec
+                .message_attributes
+                .and_then(|a| a.project_id?.string_value);
+            Item {
+                trace: single(&rec.body, project.as_deref()),
+                message_id: Some(rec.message_id),
+            }
+        }
+        Err(_) => Item {
+            message_id: None,
+            trace: Err(TraceError::Unsupported(
+                "an SQS record needs messageId and body".into(),
+            )),
+        },
+    }
+}
+
+/// One trace-carrying document: an EventBridge event, a CloudTrail record or a CTS trace.
+fn single(doc: &str, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
+    let probe: Probe = serde_json::from_str(doc).unwrap_or_default();
+    if probe.detail_type.is_some() {
+        return event_bridge(&probe, envelope_project);
+    }
+    if let (Some(_), Some(_)) = (probe.event_version, probe.event_source) {
+        let record: &RawValue = serde_json::from_str(doc).map_err(|_| TraceError::NotAnObject)?;
+        return cloudtrail::normalize(record);
+    }
+    Trace::from_json(doc, envelope_project)
+}
+
+fn event_bridge(probe: &Probe, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
+    let detail_type = probe
+        .detail_type
+        .and_then(|d| serde_json::from_str::<String>(d.get()).ok())
+        .unwrap_or_default();
+    let detail = probe.detail.ok_or(TraceError::Missing("detail"))?;
+    match detail_type.as_str() {
+        "AWS API Call via CloudTrail" | "AWS Console Sign In via CloudTrail" => {
+            cloudtrail::normalize(detail)
+        }
+        "CTS Trace" => Trace::from_json(detail.get(), envelope_project),
+        other => Err(TraceError::Unsupported(format!(
+            "EventBridge detail-type {other:?}"
+        ))),
+    }
+}

@@ -1,0 +1,115 @@
+//! Traces: the fields matching needs, read straight from the JSON bytes ([`scan`]); CloudTrail
+//! records normalized to traces ([`cloudtrail`]); and the input envelopes that carry them
+//! ([`envelope`]).
+
+pub mod cloudtrail;
+pub mod envelope;
+mod scan;
+
+use std::borrow::Cow;
+
+use crate::filter::FilterField;
+
+pub use scan::scan;
+
+/// Why a trace, or an input carrying traces, was refused. Each names what was wrong without
+/// repeating the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    #[error("not valid JSON at byte {offset}: {what}")]
+    Json { offset: usize, what: &'static str },
+    #[error("a trace must be a JSON object")]
+    NotAnObject,
+    #[error("required field {0} is missing")]
+    Missing(&'static str),
+    #[error("field {0} must be a non-empty string")]
+    NotAString(&'static str),
+    #[error("the trace names no project_id and its envelope gives none")]
+    NoProject,
+    #[error("unsupported input: {0}")]
+    Unsupported(String),
+}
+
+/// The fields of a trace that routing, matching and the message need, borrowed from its JSON
+/// where no escapes had to be decoded. Non-string scalars (a numeric `code`, say) keep their
+/// JSON text; null, objects and arrays count as missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceView<'a> {
+    pub trace_id: Option<Cow<'a, str>>,
+    pub project_id: Option<Cow<'a, str>>,
+    pub trace_name: Option<Cow<'a, str>>,
+    pub service_type: Option<Cow<'a, str>>,
+    pub resource_type: Option<Cow<'a, str>>,
+    /// `user.name`.
+    pub user_name: Option<Cow<'a, str>>,
+    pub trace_rating: Option<Cow<'a, str>>,
+    pub trace_type: Option<Cow<'a, str>>,
+    pub code: Option<Cow<'a, str>>,
+    pub api_version: Option<Cow<'a, str>>,
+    pub resource_id: Option<Cow<'a, str>>,
+    pub resource_name: Option<Cow<'a, str>>,
+}
+
+impl TraceView<'_> {
+    /// The value a filter condition on `field` compares against.
+    pub fn field(&self, field: FilterField) -> Option<&str> {
+        match field {
+            FilterField::ApiVersion => self.api_version.as_deref(),
+            FilterField::Code => self.code.as_deref(),
+            FilterField::TraceRating => self.trace_rating.as_deref(),
+            FilterField::TraceType => self.trace_type.as_deref(),
+            FilterField::ResourceId => self.resource_id.as_deref(),
+            FilterField::ResourceName => self.resource_name.as_deref(),
+        }
+    }
+}
+
+/// A valid trace of a known project, holding its JSON exactly as received (or, for a CloudTrail
+/// record, as normalized).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trace {
+    json: String,
+    project_id: String,
+    trace_id: String,
+}
+
+impl Trace {
+    /// Checks a CTS trace: valid JSON, an object with string `trace_id`, `trace_name`,
+    /// `service_type` and `resource_type`, and a project (its own `project_id`, else
+    /// `envelope_project`).
+    pub fn from_json(
+        json: impl Into<String>,
+        envelope_project: Option<&str>,
+    ) -> Result<Trace, TraceError> {
+        let json = json.into();
+        let view = scan(&json)?;
+        let project_id = match (&view.project_id, envelope_project) {
+            (Some(p), _) => p.to_string(),
+            (None, Some(p)) if !p.is_empty() => p.to_owned(),
+            _ => return Err(TraceError::NoProject),
+        };
+        let trace_id = view.trace_id.as_deref().unwrap_or_default().to_owned();
+        Ok(Trace {
+            json,
+            project_id,
+            trace_id,
+        })
+    }
+
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+
+    pub fn trace_id(&self) -> &str {
+        &self.trace_id
+    }
+
+    /// The fields matching needs. Cannot fail: the JSON was checked when the trace was made.
+    pub fn view(&self) -> TraceView<'_> {
+        scan(&self.json).unwrap_or_default()
+    }
+}
