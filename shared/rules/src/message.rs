@@ -90,3 +90,62 @@ pub fn subject(trace: &TraceView) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::scan;
+    use crate::CreateBody;
+
+    fn rule() -> Notification {
+        let body = br#"{"notification_name":"key_ops","operation_type":"complete","topic_id":"urn:smn:r:p:t"}"#;
+        CreateBody::parse(body)
+            .unwrap()
+            .into_notification("n1".into(), "p1".into(), 0)
+    }
+
+    #[test]
+    fn the_message_carries_the_trace_verbatim() {
+        let trace = r#"{"trace_id":"t1","trace_name":"deleteServer","service_type":"ECS","resource_type":"ecs","z":{"b":1,"a":2},"user":{"name":"ops-alice"},"trace_rating":"warning"}"#;
+        let m = render(&rule(), &scan(trace).unwrap(), trace);
+        assert!(
+            m.message.ends_with(&format!("\"trace\":{trace}}}")),
+            "key order and spacing kept"
+        );
+        let v: serde_json::Value = serde_json::from_str(&m.message).unwrap();
+        assert_eq!(
+            v["notification"],
+            serde_json::json!({"id": "n1", "name": "key_ops", "project_id": "p1"})
+        );
+        assert_eq!(m.subject, "[warning] ECS ecs deleteServer by ops-alice");
+        assert_eq!(m.topic_id, "urn:smn:r:p:t");
+        let names: Vec<&str> = m.attributes.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            names,
+            [
+                "notification_id",
+                "notification_name",
+                "service_type",
+                "resource_type",
+                "trace_name",
+                "trace_rating",
+                "user_name"
+            ]
+        );
+    }
+
+    #[test]
+    fn subjects_are_short_printable_ascii_on_one_line() {
+        let trace = format!(
+            r#"{{"trace_id":"t","trace_name":"{}","service_type":"ECS","resource_type":"ecs","user":{{"name":"é\nvil"}}}}"#,
+            "a".repeat(64)
+        );
+        let s = subject(&scan(&trace).unwrap());
+        assert!(
+            s.len() <= MAX_SUBJECT && s.is_ascii() && !s.contains('\n'),
+            "{s:?}"
+        );
+        let short = r#"{"trace_id":"t","trace_name":"x","service_type":"S","resource_type":"r","user":{"name":"é\nv"}}"#;
+        assert_eq!(subject(&scan(short).unwrap()), "S r x by ??v");
+    }
+}

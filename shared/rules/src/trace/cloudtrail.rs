@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(rfc3339_millis("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(
             rfc3339_millis("2026-11-25T09:14:07Z"),
-            Some(1_764_062_047_000)
+            Some(1_795_598_047_000)
         );
         assert_eq!(
             rfc3339_millis("2024-02-29T23:59:59.5Z"),

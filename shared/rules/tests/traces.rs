@@ -1,0 +1,231 @@
+//! Traces in every input shape of contract part 3, read from the sample files in `events/`.
+
+use rules::trace::envelope::{split, Shape};
+use rules::trace::{scan, TraceError};
+
+fn event(name: &str) -> String {
+    std::fs::read_to_string(format!("../../events/{name}")).unwrap()
+}
+
+#[test]
+fn every_sample_cts_trace_scans_to_the_fields_serde_reads() {
+    for line in event("cts-traces.jsonl").lines() {
+        let view = scan(line).unwrap();
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = |x: &serde_json::Value| match x {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        assert_eq!(view.trace_id.as_deref(), v["trace_id"].as_str());
+        assert_eq!(view.trace_name.as_deref(), v["trace_name"].as_str());
+        assert_eq!(view.user_name.as_deref(), v["user"]["name"].as_str());
+        assert_eq!(
+            view.code.as_deref().map(str::to_owned),
+            text(&v["code"]),
+            "code as string or number"
+        );
+        assert_eq!(view.resource_name.as_deref(), v["resource_name"].as_str());
+        assert_eq!(view.project_id.as_deref(), v["project_id"].as_str());
+    }
+}
+
+#[test]
+fn the_poison_item_alone_fails_in_the_sqs_batch() {
+    let (shape, items) = split(&event("sqs-batch-cts-traces-with-poison.json"));
+    assert_eq!(shape, Shape::Sqs);
+    let failed: Vec<_> = items
+        .iter()
+        .filter(|i| i.trace.is_err())
+        .map(|i| i.message_id.as_deref())
+        .collect();
+    assert_eq!(failed, [Some("poison-0001")]);
+    assert!(items.len() > 1);
+    for item in items.iter().filter(|i| i.trace.is_ok()) {
+        assert_eq!(
+            item.trace.as_ref().unwrap().project_id(),
+            "24edf66e79d04187acb99a463e610764"
+        );
+    }
+}
+
+#[test]
+fn the_sqs_project_attribute_routes_a_trace_without_project() {
+    let batch = serde_json::json!({"Records": [{
+        "messageId": "m1", "eventSource": "aws:sqs", "body": r#"{"trace_id":"t1","trace_name":"deleteServer","service_type":"ECS","resource_type":"ecs"}"#,
+        "messageAttributes": {"project_id": {"stringValue": "p-from-attribute", "dataType": "String"}}
+    }, {
+        "messageId": "m2", "eventSource": "aws:sqs", "body": r#"{"trace_id":"t2","trace_name":"deleteServer","service_type":"ECS","resource_type":"ecs"}"#
+    }]});
+    let (_, items) = split(&batch.to_string());
+    assert_eq!(
+        items[0].trace.as_ref().unwrap().project_id(),
+        "p-from-attribute"
+    );
+    assert_eq!(items[1].trace.as_ref().unwrap_err(), &TraceError::NoProject);
+}
+
+#[test]
+fn a_cloudtrail_api_call_via_eventbridge_is_normalized() {
+    let (shape, items) = split(&event("eventbridge-cloudtrail-authorize-sg-ingress.json"));
+    assert_eq!(shape, Shape::EventBridge);
+    let trace = items[0].trace.as_ref().unwrap();
+    assert_eq!(trace.project_id(), "123456789012");
+    let v = trace.view();
+    assert_eq!(v.service_type.as_deref(), Some("EC2"));
+    assert_eq!(v.resource_type.as_deref(), Some("securitygroup"));
+    assert_eq!(
+        v.trace_name.as_deref(),
+        Some("AuthorizeSecurityGroupIngress")
+    );
+    assert_eq!(
+        v.trace_id.as_deref(),
+        Some("0a6c8f1e-3d5b-4f7a-9c2e-1b4d6f8a0c3e")
+    );
+    assert_eq!(v.user_name.as_deref(), Some("ops-alice"));
+    assert_eq!(
+        v.trace_type.as_deref(),
+        Some("ConsoleAction"),
+        "sessionCredentialFromConsole"
+    );
+    assert_eq!(
+        (v.code.as_deref(), v.trace_rating.as_deref()),
+        (Some("200"), Some("normal"))
+    );
+    let full: serde_json::Value = serde_json::from_str(trace.json()).unwrap();
+    assert_eq!(full["time"], 1_795_598_047_000_i64);
+    assert_eq!(full["source_ip"], "203.0.113.24");
+    assert_eq!(
+        full["cloudtrail"]["eventName"], "AuthorizeSecurityGroupIngress",
+        "the record is kept"
+    );
+}
+
+#[test]
+fn a_root_console_sign_in_is_a_console_action_by_root() {
+    let (_, items) = split(&event("eventbridge-console-signin-root-no-mfa.json"));
+    let v = items[0].trace.as_ref().unwrap().view().clone();
+    assert_eq!(v.user_name.as_deref(), Some("root"));
+    assert_eq!(v.trace_type.as_deref(), Some("ConsoleAction"));
+    assert_eq!(
+        (v.service_type.as_deref(), v.resource_type.as_deref()),
+        (Some("SIGNIN"), Some("signin"))
+    );
+    assert_eq!(v.trace_name.as_deref(), Some("ConsoleLogin"));
+}
+
+#[test]
+fn a_denied_cloudtrail_record_is_a_warning_with_its_error_code() {
+    let (shape, items) = split(&event("cloudtrail-record-s3-delete-bucket-denied.json"));
+    assert_eq!(shape, Shape::Direct);
+    let trace = items[0].trace.as_ref().unwrap();
+    let v = trace.view();
+    assert_eq!(
+        (v.code.as_deref(), v.trace_rating.as_deref()),
+        (Some("AccessDenied"), Some("warning"))
+    );
+    assert_eq!(
+        (v.service_type.as_deref(), v.resource_type.as_deref()),
+        (Some("S3"), Some("bucket"))
+    );
+    assert_eq!(
+        (v.user_name.as_deref(), v.trace_type.as_deref()),
+        (Some("dev-bob"), Some("ApiCall"))
+    );
+}
+
+#[test]
+fn assumed_role_users_are_named_by_their_session_and_service_events_are_system_actions() {
+    let record = serde_json::json!({
+        "eventVersion": "1.09", "eventSource": "kms.amazonaws.com", "eventName": "RotateKey", "eventID": "e1",
+        "eventType": "AwsServiceEvent", "recipientAccountId": "123456789012",
+        "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/Admin/carol"}
+    });
+    let (_, items) = split(&record.to_string());
+    let v = items[0].trace.as_ref().unwrap().view().clone();
+    assert_eq!(v.user_name.as_deref(), Some("carol"));
+    assert_eq!(v.trace_type.as_deref(), Some("SystemAction"));
+    assert_eq!(v.resource_type.as_deref(), Some("kms"));
+}
+
+#[test]
+fn cts_trace_events_and_direct_batches_are_read() {
+    let line = event("cts-traces.jsonl").lines().next().unwrap().to_owned();
+    let eb =
+        format!(r#"{{"version":"0","detail-type":"CTS Trace","source":"cts","detail":{line}}}"#);
+    let (shape, items) = split(&eb);
+    assert_eq!(shape, Shape::EventBridge);
+    assert_eq!(
+        items[0].trace.as_ref().unwrap().json(),
+        line,
+        "the trace is kept as received"
+    );
+
+    let direct = format!(r#"{{"project_id":"p9","traces":[{line},{{"trace_id":"x"}}]}}"#);
+    let (_, items) = split(&direct);
+    assert_eq!(items.len(), 2);
+    assert!(items[0].trace.is_ok());
+    assert_eq!(
+        items[1].trace.as_ref().unwrap_err(),
+        &TraceError::Missing("trace_name")
+    );
+
+    let (_, items) = split(&line);
+    assert_eq!(
+        items[0].trace.as_ref().unwrap().trace_id(),
+        "36f675cc-81e7-4ef5-e8e2-5d940ed90475"
+    );
+}
+
+#[test]
+fn unknown_eventbridge_detail_types_are_refused() {
+    let (_, items) =
+        split(r#"{"detail-type":"EC2 Instance State-change Notification","detail":{}}"#);
+    assert!(matches!(items[0].trace, Err(TraceError::Unsupported(_))));
+}
+
+#[test]
+fn malformed_json_is_refused_with_its_offset_and_never_panics() {
+    let good = r#"{"trace_id":"t","trace_name":"a","service_type":"S","resource_type":"r"}"#;
+    assert!(scan(good).is_ok());
+    for bad in [
+        "",
+        "[]",
+        "{",
+        r#"{"trace_id":"t""#,
+        r#"{"trace_id":"t\x"}"#,
+        "{\"trace_id\":\"t\u{1}\"}",
+        r#"{"trace_id":01}"#,
+        r#"{"trace_id":"t",}"#,
+        r#"{"trace_id":"t"} extra"#,
+        r#"{"a":[1,2,]}"#,
+        r#"{"a":tru}"#,
+        r#"{"a":-}"#,
+        r#"{"a":1.}"#,
+        r#"{"a":1e}"#,
+    ] {
+        assert!(scan(bad).is_err(), "{bad:?} was accepted");
+    }
+    let deep = format!("{{\"a\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(matches!(scan(&deep), Err(TraceError::Json { .. })));
+}
+
+#[test]
+fn identity_fields_must_be_strings() {
+    assert_eq!(
+        scan(r#"{"trace_id":7,"trace_name":"a","service_type":"S","resource_type":"r"}"#),
+        Err(TraceError::NotAString("trace_id"))
+    );
+    assert_eq!(
+        scan(r#"{"trace_id":"t","trace_name":"a","service_type":"S","resource_type":""}"#),
+        Err(TraceError::NotAString("resource_type"))
+    );
+}
+
+#[test]
+fn escaped_keys_and_values_are_decoded() {
+    let v = scan(r#"{"trace_\u0069d":"t","trace_name":"del\u0065te","service_type":"S","resource_type":"r","user":{"name":"\u00e9ve"}}"#).unwrap();
+    assert_eq!(v.trace_id.as_deref(), Some("t"));
+    assert_eq!(v.trace_name.as_deref(), Some("delete"));
+    assert_eq!(v.user_name.as_deref(), Some("éve"));
+}
