@@ -18,6 +18,7 @@ pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
         json,
         b: json.as_bytes(),
         i: 0,
+        no_controls: !has_control_bytes(json.as_bytes()),
     };
     s.ws();
     if s.peek() != Some(b'{') {
@@ -115,6 +116,21 @@ struct Scanner<'a> {
     json: &'a str,
     b: &'a [u8],
     i: usize,
+    /// The document holds no byte below 0x20 (no newlines either: compact JSON), so strings
+    /// need no check for control characters and can be skipped with `memchr`.
+    no_controls: bool,
+}
+
+/// Whether any byte is below 0x20, eight bytes at a time (a borrow can only flag bytes above a
+/// real one, so "any" is exact).
+fn has_control_bytes(b: &[u8]) -> bool {
+    let chunks = b.chunks_exact(8);
+    let tail = chunks.remainder().iter().any(|&c| c < 0x20);
+    let flags = chunks.fold(0u64, |acc, chunk| {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        acc | (w.wrapping_sub(ONES * 0x20) & !w)
+    });
+    tail || flags & HIGH != 0
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -131,6 +147,63 @@ fn specials(w: u64) -> u64 {
     let zero_backslash = backslash.wrapping_sub(ONES) & !backslash;
     let control = w.wrapping_sub(ONES * 0x20) & !w;
     (zero_quote | zero_backslash | control) & HIGH
+}
+
+const EVEN_BITS: u64 = 0x5555_5555_5555_5555;
+
+/// Bit k set where byte k of `w` equals `c` (exact: no borrows between bytes).
+#[inline]
+fn eq_bits(w: u64, c: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = w ^ (ONES * c as u64);
+    let equal = !(((x & LOW7) + LOW7) | x) & HIGH;
+    // Gathers the eight flags (bit 7 of each byte) into the low byte, byte k to bit k.
+    (equal >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// Bitmasks of the quotes and backslashes of a 64-byte block, bit k for byte k.
+#[inline]
+fn block_masks(block: &[u8]) -> (u64, u64) {
+    let (mut quotes, mut backslashes) = (0u64, 0u64);
+    for (k, chunk) in block.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        quotes |= eq_bits(w, b'"') << (8 * k);
+        backslashes |= eq_bits(w, b'\\') << (8 * k);
+    }
+    (quotes, backslashes)
+}
+
+/// The positions escaped by a backslash (the character after each escaping backslash), given
+/// a block's backslashes; `carry` says whether the block starts escaped.
+#[inline]
+fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
+    let backslashes = backslashes & !*carry;
+    let follows_escape = (backslashes << 1) | *carry;
+    let odd_sequence_starts = backslashes & !EVEN_BITS & !follows_escape;
+    let (sequences_starting_on_even_bits, overflow) = odd_sequence_starts.overflowing_add(backslashes);
+    *carry = overflow as u64;
+    let invert = sequences_starting_on_even_bits << 1;
+    (EVEN_BITS ^ invert) & follows_escape
+}
+
+/// The first `"` or `\\` at or after `i`. Most strings of a trace are short, so the first 32
+/// bytes are searched a word at a time and only longer strings pay for `memchr`'s set-up.
+#[inline]
+fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    for _ in 0..4 {
+        let Some(chunk) = b.get(i..i + 8) else {
+            return b.get(i..)?.iter().position(|&c| c == b'"' || c == b'\\').map(|k| i + k);
+        };
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let quote = w ^ (ONES * b'"' as u64);
+        let backslash = w ^ (ONES * b'\\' as u64);
+        let mask = ((quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash)) & HIGH;
+        if mask != 0 {
+            return Some(i + (mask.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr2(b'"', b'\\', b.get(i..)?).map(|k| i + k)
 }
 
 impl<'a> Scanner<'a> {
@@ -243,7 +316,79 @@ impl<'a> Scanner<'a> {
     }
 
     /// Moves past a string at `self.i` (which is `"`); tells whether it held escapes.
+    #[inline]
     fn skip_string(&mut self) -> Result<bool, TraceError> {
+        if !self.no_controls {
+            return self.skip_string_checked();
+        }
+        let b = self.b;
+        let i = self.i + 1;
+        loop {
+            match find_quote_or_backslash(b, i) {
+                Some(k) if b[k] == b'"' => {
+                    self.i = k + 1;
+                    return Ok(false);
+                }
+                Some(k) => return self.skip_escaped_rest(k).map(|()| true),
+                None => {
+                    self.i = b.len();
+                    return Err(self.fail("unterminated string"));
+                }
+            }
+        }
+    }
+
+    /// Finishes a string from its first backslash at `at`. Strings with escapes are mostly
+    /// escaped JSON (`request`, `response`) with a backslash every few bytes, so rather than
+    /// stopping at each, 64 bytes at a time are turned into quote and backslash bitmasks and
+    /// the escaped positions are found with carries (as simdjson does).
+    fn skip_escaped_rest(&mut self, mut at: usize) -> Result<(), TraceError> {
+        let b = self.b;
+        let mut carry = 0u64;
+        while at < b.len() {
+            let (quotes, backslashes) = match b.get(at..at + 64) {
+                Some(block) => block_masks(block),
+                None => {
+                    let mut padded = [0u8; 64];
+                    padded[..b.len() - at].copy_from_slice(&b[at..]);
+                    block_masks(&padded)
+                }
+            };
+            let escaped = escaped_positions(backslashes, &mut carry);
+            let ends = quotes & !escaped;
+            let end = ends.trailing_zeros();
+            let mut to_check = escaped & if end == 64 { u64::MAX } else { (1u64 << end) - 1 };
+            while to_check != 0 {
+                let p = at + to_check.trailing_zeros() as usize;
+                self.escape_len(p - 1)?;
+                to_check &= to_check - 1;
+            }
+            if ends != 0 {
+                self.i = at + end as usize + 1;
+                return Ok(());
+            }
+            at += 64;
+        }
+        self.i = b.len();
+        Err(self.fail("unterminated string"))
+    }
+
+    /// The length of the escape sequence at `i` (which is `\`).
+    #[inline]
+    fn escape_len(&mut self, i: usize) -> Result<usize, TraceError> {
+        let b = self.b;
+        match b.get(i + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
+            Some(b'u') if b.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => Ok(6),
+            _ => {
+                self.i = i;
+                Err(self.fail("invalid escape in a string"))
+            }
+        }
+    }
+
+    /// [`Self::skip_string`] for documents that hold control bytes: checks every byte.
+    fn skip_string_checked(&mut self) -> Result<bool, TraceError> {
         let b = self.b;
         let mut i = self.i + 1;
         let mut escaped = false;

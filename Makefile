@@ -1,0 +1,36 @@
+# The commands the project keeps true. See README.md.
+PORT      ?= 9000
+DATA_DIR  ?= .local
+WORKLOAD  ?= bench-work/workload
+BENCH_OUT ?= bench-work/out
+BENCH_RUNS ?= 5
+EVENTS    ?= 100000
+abs = $(abspath $(1))
+
+.PHONY: run test lint unit bench bench-check venv
+
+## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
+run:
+	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --release -p local-server
+
+## Everything CI runs.
+test: lint unit bench-check
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+## Matcher benchmark: every rules_<set>.json of $(WORKLOAD) (generated if absent), outputs in $(BENCH_OUT).
+bench:
+	@test -f $(WORKLOAD)/events.jsonl || python3 bench/gen_workload.py $(WORKLOAD) $(EVENTS)
+	cargo bench -p rules --bench matcher -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
+
+## The benchmark's outputs equal the reference oracle's, by digest, on a small workload.
+bench-check:
+	scripts/bench-check.sh 5000
+
+venv:
+	scripts/venv.sh

@@ -1,0 +1,81 @@
+//! The trace scanner agrees with serde_json: on generated traces it reads the same fields, and
+//! on mutated documents it accepts exactly what serde_json accepts.
+
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+/// Strings rich in what JSON must escape: quotes, backslashes, controls, non-ASCII.
+fn tricky_string() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just('"'),
+            Just('\\'),
+            Just('\n'),
+            Just('\u{1}'),
+            Just('é'),
+            Just('😀'),
+            proptest::char::range('a', 'z'),
+        ],
+        0..150,
+    )
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+fn trace() -> impl Strategy<Value = Value> {
+    (tricky_string(), tricky_string(), tricky_string(), tricky_string(), any::<bool>(), 0..1000u32).prop_map(
+        |(name, user, request, resource_name, numeric, code)| {
+            json!({
+                "trace_id": "t-1",
+                "trace_name": format!("a{name}"),
+                "request": request,
+                "service_type": "ECS",
+                "resource_type": "ecs",
+                "user": {"id": "u", "name": user, "domain": {"name": "x"}},
+                "nested": [1, -2.5e3, true, null, {"k": [request.clone()]}],
+                "resource_name": resource_name,
+                "code": if numeric { json!(code) } else { json!(code.to_string()) },
+            })
+        },
+    )
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn scanned_fields_equal_serde_fields(t in trace(), pretty in any::<bool>()) {
+        let doc = if pretty { serde_json::to_string_pretty(&t).unwrap() } else { t.to_string() };
+        let view = rules::trace::scan(&doc).unwrap();
+        prop_assert_eq!(view.trace_name.as_deref().map(str::to_owned), text(&t["trace_name"]));
+        prop_assert_eq!(view.user_name.as_deref().map(str::to_owned), text(&t["user"]["name"]));
+        prop_assert_eq!(view.resource_name.as_deref().map(str::to_owned), text(&t["resource_name"]));
+        prop_assert_eq!(view.code.as_deref().map(str::to_owned), text(&t["code"]));
+    }
+
+    #[test]
+    fn mutated_documents_are_accepted_exactly_when_serde_accepts_them(
+        t in trace(),
+        cuts in proptest::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(b'"'), Just(b'\\'), Just(b'}'), Just(b','), Just(1u8), Just(b'x')], any::<bool>()), 1..4),
+    ) {
+        let mut bytes = t.to_string().into_bytes();
+        for (at, byte, insert) in cuts {
+            let i = at.index(bytes.len());
+            if insert { bytes.insert(i, byte) } else { bytes.remove(i); }
+        }
+        let Ok(doc) = String::from_utf8(bytes) else { return Ok(()) };
+        let serde_ok = serde_json::from_str::<Value>(&doc).ok().is_some_and(|v| {
+            ["trace_id", "trace_name", "service_type", "resource_type"]
+                .iter()
+                .all(|k| v.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty()))
+        });
+        prop_assert_eq!(rules::trace::scan(&doc).is_ok(), serde_ok, "{}", doc);
+    }
+}
