@@ -17,31 +17,56 @@ use rules::{CompiledRules, CreateBody, Fired};
 const PROJECT: &str = "07066c6fc90025a02f6dc01e105b286e";
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let workload = PathBuf::from(args.first().map(String::as_str).unwrap_or("bench-work/workload"));
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let workload = PathBuf::from(
+        args.first()
+            .map(String::as_str)
+            .unwrap_or("bench-work/workload"),
+    );
     let out_dir = PathBuf::from(args.get(1).map(String::as_str).unwrap_or("bench-work/out"));
     let runs: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(5);
     fs::create_dir_all(&out_dir).expect("create the output directory");
 
     let events = fs::read(workload.join("events.jsonl")).expect("read events.jsonl");
-    let lines: Vec<&[u8]> = events.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = events
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let bytes: usize = lines.iter().map(|l| l.len()).sum();
-    eprintln!("events: {} ({:.0} bytes each on average)", lines.len(), bytes as f64 / lines.len() as f64);
+    eprintln!(
+        "events: {} ({:.0} bytes each on average)",
+        lines.len(),
+        bytes as f64 / lines.len() as f64
+    );
 
     let mut sets: Vec<PathBuf> = fs::read_dir(&workload)
         .expect("read the workload directory")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("rules_") && n.ends_with(".json")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("rules_") && n.ends_with(".json"))
+        })
         .collect();
     sets.sort();
     for path in sets {
-        let set = path.file_stem().unwrap().to_str().unwrap().trim_start_matches("rules_").to_owned();
+        let set = path
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_start_matches("rules_")
+            .to_owned();
         bench_set(&set, &path, &lines, runs, &out_dir);
     }
 }
 
 fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Path) {
-    let bodies: Vec<serde_json::Value> = serde_json::from_slice(&fs::read(path).expect("read rules")).expect("rules JSON");
+    let bodies: Vec<serde_json::Value> =
+        serde_json::from_slice(&fs::read(path).expect("read rules")).expect("rules JSON");
     let compile_start = Instant::now();
     let notifications: Vec<_> = bodies
         .iter()
@@ -60,7 +85,10 @@ fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Pat
     for _ in 0..runs.max(1) {
         let start = Instant::now();
         for (slot, line) in fired.iter_mut().zip(lines) {
-            *slot = match std::str::from_utf8(black_box(line)).ok().and_then(|s| rules::trace::scan(s).ok()) {
+            *slot = match std::str::from_utf8(black_box(line))
+                .ok()
+                .and_then(|s| rules::trace::scan(s).ok())
+            {
                 Some(view) => compiled.matches(&view),
                 None => Fired::default(),
             };
@@ -80,11 +108,16 @@ fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Pat
         fired.iter().map(|f| f.len()).sum::<usize>()
     );
 
-    let mut out = std::io::BufWriter::new(fs::File::create(out_dir.join(format!("{set}.out"))).expect("create .out"));
+    let mut out = std::io::BufWriter::new(
+        fs::File::create(out_dir.join(format!("{set}.out"))).expect("create .out"),
+    );
     let mut names: Vec<&str> = Vec::new();
     for (i, f) in fired.iter().enumerate() {
         names.clear();
-        names.extend(f.iter().map(|r| compiled.rules()[r].notification_name.as_str()));
+        names.extend(
+            f.iter()
+                .map(|r| compiled.rules()[r].notification_name.as_str()),
+        );
         names.sort_unstable();
         writeln!(out, "{i}\t{}", names.join(",")).expect("write .out");
     }

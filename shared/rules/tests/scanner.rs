@@ -22,8 +22,15 @@ fn tricky_string() -> impl Strategy<Value = String> {
 }
 
 fn trace() -> impl Strategy<Value = Value> {
-    (tricky_string(), tricky_string(), tricky_string(), tricky_string(), any::<bool>(), 0..1000u32).prop_map(
-        |(name, user, request, resource_name, numeric, code)| {
+    (
+        tricky_string(),
+        tricky_string(),
+        tricky_string(),
+        tricky_string(),
+        any::<bool>(),
+        0..1000u32,
+    )
+        .prop_map(|(name, user, request, resource_name, numeric, code)| {
             json!({
                 "trace_id": "t-1",
                 "trace_name": format!("a{name}"),
@@ -35,8 +42,7 @@ fn trace() -> impl Strategy<Value = Value> {
                 "resource_name": resource_name,
                 "code": if numeric { json!(code) } else { json!(code.to_string()) },
             })
-        },
-    )
+        })
 }
 
 fn text(v: &Value) -> Option<String> {

@@ -180,7 +180,8 @@ fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
     let backslashes = backslashes & !*carry;
     let follows_escape = (backslashes << 1) | *carry;
     let odd_sequence_starts = backslashes & !EVEN_BITS & !follows_escape;
-    let (sequences_starting_on_even_bits, overflow) = odd_sequence_starts.overflowing_add(backslashes);
+    let (sequences_starting_on_even_bits, overflow) =
+        odd_sequence_starts.overflowing_add(backslashes);
     *carry = overflow as u64;
     let invert = sequences_starting_on_even_bits << 1;
     (EVEN_BITS ^ invert) & follows_escape
@@ -192,12 +193,18 @@ fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
 fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
     for _ in 0..4 {
         let Some(chunk) = b.get(i..i + 8) else {
-            return b.get(i..)?.iter().position(|&c| c == b'"' || c == b'\\').map(|k| i + k);
+            return b
+                .get(i..)?
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .map(|k| i + k);
         };
         let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
         let quote = w ^ (ONES * b'"' as u64);
         let backslash = w ^ (ONES * b'\\' as u64);
-        let mask = ((quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash)) & HIGH;
+        let mask = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash))
+            & HIGH;
         if mask != 0 {
             return Some(i + (mask.trailing_zeros() / 8) as usize);
         }
@@ -357,7 +364,12 @@ impl<'a> Scanner<'a> {
             let escaped = escaped_positions(backslashes, &mut carry);
             let ends = quotes & !escaped;
             let end = ends.trailing_zeros();
-            let mut to_check = escaped & if end == 64 { u64::MAX } else { (1u64 << end) - 1 };
+            let mut to_check = escaped
+                & if end == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << end) - 1
+                };
             while to_check != 0 {
                 let p = at + to_check.trailing_zeros() as usize;
                 self.escape_len(p - 1)?;
@@ -379,7 +391,12 @@ impl<'a> Scanner<'a> {
         let b = self.b;
         match b.get(i + 1) {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
-            Some(b'u') if b.get(i + 2..i + 6).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => Ok(6),
+            Some(b'u')
+                if b.get(i + 2..i + 6)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+            {
+                Ok(6)
+            }
             _ => {
                 self.i = i;
                 Err(self.fail("invalid escape in a string"))

@@ -1,0 +1,210 @@
+//! The invariants every [`NotificationStore`] keeps, as async checks that each implementation's
+//! tests run against a real instance (the embedded file, DynamoDB on moto). Each check uses
+//! its own project, so they may share one store.
+
+use std::sync::Arc;
+
+use rules::{CreateBody, Notification, UpdateBody};
+use serde_json::json;
+
+use crate::{NotificationStore, StoreError};
+
+/// A valid enabled rule of `project` named `name`.
+pub fn rule(project: &str, id: &str, name: &str, create_time: i64) -> Notification {
+    let body = json!({
+        "notification_name": name,
+        "operation_type": "customized",
+        "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}],
+        "topic_id": "urn:smn:eu-west-1:p:key_events",
+    });
+    CreateBody::from_value(&body)
+        .expect("valid body")
+        .into_notification(id.into(), project.into(), create_time)
+}
+
+fn renamed(n: &Notification, name: &str) -> Notification {
+    let mut body = serde_json::to_value(n).expect("serializable");
+    body["notification_name"] = json!(name);
+    UpdateBody::from_value(&body)
+        .expect("valid update")
+        .apply_to(n)
+}
+
+/// Runs every check against `store`, with projects prefixed by `tag`.
+pub async fn check_all(store: Arc<dyn NotificationStore>, tag: &str) {
+    create_get_list_update_delete(&*store, &format!("{tag}-crud")).await;
+    names_are_unique_renames_included(&*store, &format!("{tag}-names")).await;
+    batch_deletes_are_all_or_nothing(&*store, &format!("{tag}-batch")).await;
+    updates_never_resurrect(&*store, &format!("{tag}-resurrect")).await;
+    projects_are_isolated(&*store, &format!("{tag}-iso")).await;
+    concurrent_creates_stop_at_the_quota(store.clone(), &format!("{tag}-quota")).await;
+    concurrent_renames_onto_one_name_succeed_once(store, &format!("{tag}-race")).await;
+}
+
+pub async fn create_get_list_update_delete(store: &dyn NotificationStore, p: &str) {
+    let a = rule(p, "id-a", "alpha", 1);
+    let b = rule(p, "id-b", "beta", 2);
+    store.create(&a).await.unwrap();
+    store.create(&b).await.unwrap();
+    assert_eq!(store.get(p, "id-a").await.unwrap(), Some(a.clone()));
+    assert_eq!(store.get(p, "id-zzz").await.unwrap(), None);
+    assert_eq!(store.list(p).await.unwrap(), vec![a.clone(), b.clone()]);
+    let a2 = renamed(&a, "alpha2");
+    store.update(&a2).await.unwrap();
+    assert_eq!(store.get(p, "id-a").await.unwrap(), Some(a2));
+    store.delete(p, &["id-a".into()]).await.unwrap();
+    assert_eq!(store.list(p).await.unwrap(), vec![b]);
+    store
+        .create(&rule(p, "id-c", "alpha", 3))
+        .await
+        .expect("a deleted rule's name is free again");
+}
+
+pub async fn names_are_unique_renames_included(store: &dyn NotificationStore, p: &str) {
+    store.create(&rule(p, "id-1", "one", 1)).await.unwrap();
+    let two = rule(p, "id-2", "two", 2);
+    store.create(&two).await.unwrap();
+    assert_eq!(
+        store.create(&rule(p, "id-3", "one", 3)).await,
+        Err(StoreError::NameTaken("one".into()))
+    );
+    assert_eq!(
+        store.update(&renamed(&two, "one")).await,
+        Err(StoreError::NameTaken("one".into()))
+    );
+    assert_eq!(
+        store.get(p, "id-2").await.unwrap(),
+        Some(two.clone()),
+        "a refused rename changes nothing"
+    );
+    store.update(&renamed(&two, "three")).await.unwrap();
+    store
+        .create(&rule(p, "id-4", "two", 4))
+        .await
+        .expect("the old name was released");
+    store
+        .update(&renamed(&renamed(&two, "three"), "three"))
+        .await
+        .expect("keeping one's own name is no clash");
+}
+
+pub async fn batch_deletes_are_all_or_nothing(store: &dyn NotificationStore, p: &str) {
+    for i in 0..3 {
+        store
+            .create(&rule(p, &format!("id-{i}"), &format!("n{i}"), i))
+            .await
+            .unwrap();
+    }
+    let err = store
+        .delete(p, &["id-0".into(), "missing".into(), "id-2".into()])
+        .await;
+    assert_eq!(err, Err(StoreError::NotFound("missing".into())));
+    assert_eq!(store.list(p).await.unwrap().len(), 3, "nothing was deleted");
+    store
+        .delete(p, &["id-0".into(), "id-2".into()])
+        .await
+        .unwrap();
+    let left: Vec<String> = store
+        .list(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.notification_id)
+        .collect();
+    assert_eq!(left, ["id-1"]);
+}
+
+pub async fn updates_never_resurrect(store: &dyn NotificationStore, p: &str) {
+    let n = rule(p, "id-x", "ghost", 1);
+    store.create(&n).await.unwrap();
+    store.delete(p, &["id-x".into()]).await.unwrap();
+    assert_eq!(
+        store.update(&n).await,
+        Err(StoreError::NotFound("id-x".into()))
+    );
+    assert_eq!(store.get(p, "id-x").await.unwrap(), None);
+}
+
+pub async fn projects_are_isolated(store: &dyn NotificationStore, p: &str) {
+    let (a, b) = (format!("{p}-a"), format!("{p}-b"));
+    store.create(&rule(&a, "id-1", "same", 1)).await.unwrap();
+    store
+        .create(&rule(&b, "id-1", "same", 1))
+        .await
+        .expect("names and ids are per project");
+    assert_eq!(store.get(&b, "id-1").await.unwrap().unwrap().project_id, b);
+    assert_eq!(
+        store.delete(&b, &["id-2".into()]).await,
+        Err(StoreError::NotFound("id-2".into()))
+    );
+    store.delete(&a, &["id-1".into()]).await.unwrap();
+    assert_eq!(store.list(&b).await.unwrap().len(), 1);
+}
+
+/// 30 parallel creates when 90 exist: exactly 10 succeed, the rest hit the quota.
+pub async fn concurrent_creates_stop_at_the_quota(store: Arc<dyn NotificationStore>, p: &str) {
+    for i in 0..90 {
+        store
+            .create(&rule(p, &format!("id-{i}"), &format!("n{i}"), i))
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (90..120)
+        .map(|i| {
+            let (store, p) = (store.clone(), p.to_owned());
+            tokio::spawn(async move {
+                store
+                    .create(&rule(&p, &format!("id-{i}"), &format!("n{i}"), i))
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::QuotaExceeded(100)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    assert_eq!(store.list(p).await.unwrap().len(), 100);
+}
+
+/// 10 parallel renames of different rules onto one name: exactly one succeeds.
+pub async fn concurrent_renames_onto_one_name_succeed_once(
+    store: Arc<dyn NotificationStore>,
+    p: &str,
+) {
+    let rules: Vec<Notification> = (0..10)
+        .map(|i| rule(p, &format!("id-{i}"), &format!("n{i}"), i))
+        .collect();
+    for r in &rules {
+        store.create(r).await.unwrap();
+    }
+    let tasks: Vec<_> = rules
+        .iter()
+        .map(|r| {
+            let (store, r) = (store.clone(), renamed(r, "winner"));
+            tokio::spawn(async move { store.update(&r).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::NameTaken(_)) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let names: Vec<String> = store
+        .list(p)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.notification_name)
+        .collect();
+    assert_eq!(names.iter().filter(|n| *n == "winner").count(), 1);
+    assert_eq!(names.len(), 10);
+}

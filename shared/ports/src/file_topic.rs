@@ -1,0 +1,76 @@
+//! The local topic: every message appended as one JSON line to a file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use rules::message::Message;
+use serde_json::json;
+
+use crate::{PublishError, Publisher};
+
+/// Appends `{"topic_id","subject","message","message_attributes"}` lines to a file
+/// (`$DATA_DIR/published.jsonl` in the local run), flushed before `publish` returns.
+pub struct FileTopic {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl FileTopic {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileTopic {
+            path: path.into(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn append(&self, messages: &[Message]) -> std::io::Result<()> {
+        let mut lines = Vec::new();
+        for m in messages {
+            let attributes: serde_json::Map<String, serde_json::Value> = m
+                .attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                .collect();
+            let line = json!({
+                "topic_id": m.topic_id,
+                "subject": m.subject,
+                "message": m.message,
+                "message_attributes": attributes,
+            });
+            serde_json::to_writer(&mut lines, &line)?;
+            lines.push(b'\n');
+        }
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        file.write_all(&lines)?;
+        file.sync_data()
+    }
+}
+
+#[async_trait]
+impl Publisher for FileTopic {
+    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
+        match self.append(messages) {
+            Ok(()) => {
+                for m in messages {
+                    tracing::info!(topic_id, subject = %m.subject, "published to the local topic");
+                }
+                messages.iter().map(|_| Ok(())).collect()
+            }
+            Err(e) => messages
+                .iter()
+                .map(|_| {
+                    Err(PublishError::Failed {
+                        topic: topic_id.to_owned(),
+                        why: e.to_string(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
