@@ -328,19 +328,15 @@ impl<'a> Scanner<'a> {
         if !self.no_controls {
             return self.skip_string_checked();
         }
-        let b = self.b;
-        let i = self.i + 1;
-        loop {
-            match find_quote_or_backslash(b, i) {
-                Some(k) if b[k] == b'"' => {
-                    self.i = k + 1;
-                    return Ok(false);
-                }
-                Some(k) => return self.skip_escaped_rest(k).map(|()| true),
-                None => {
-                    self.i = b.len();
-                    return Err(self.fail("unterminated string"));
-                }
+        match find_quote_or_backslash(self.b, self.i + 1) {
+            Some(k) if self.b[k] == b'"' => {
+                self.i = k + 1;
+                Ok(false)
+            }
+            Some(k) => self.skip_escaped_rest(k).map(|()| true),
+            None => {
+                self.i = self.b.len();
+                Err(self.fail("unterminated string"))
             }
         }
     }
