@@ -46,13 +46,13 @@ fn fires(rule: &Notification, trace: &Value) -> bool {
     let filter_ok = match rule.filter.as_ref().and_then(|f| f.active()) {
         None => true,
         Some((joiner, conds)) => {
-            let holds = conds.iter().map(|c| {
+            let mut holds = conds.iter().map(|c| {
                 let equal = field(c.field.name()).as_deref() == Some(c.value.as_str());
                 (c.op == Op::Eq) == equal
             });
             match joiner {
-                Joiner::And => holds.fold(true, |a, b| a && b),
-                Joiner::Or => holds.fold(false, |a, b| a || b),
+                Joiner::And => holds.all(|b| b),
+                Joiner::Or => holds.any(|b| b),
             }
         }
     };
