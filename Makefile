@@ -20,7 +20,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-unit:
+unit: venv
 	cargo test --workspace
 
 ## Matcher benchmark: every rules_<set>.json of $(WORKLOAD) (generated if absent), outputs in $(BENCH_OUT).

@@ -1,0 +1,70 @@
+//! Every way a request can fail, mapped once to the contract's status and `error_code`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ports::StoreError;
+use rules::ValidationError;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the caller may not act on project {0:?}")]
+    Forbidden(String),
+    #[error("no such resource: {0}")]
+    RouteNotFound(String),
+    #[error("method not allowed on this resource")]
+    MethodNotAllowed,
+    #[error("the body exceeds {0} bytes")]
+    TooLarge(usize),
+}
+
+impl ApiError {
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Invalid(e) => (StatusCode::BAD_REQUEST, e.code.as_str()),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "CTS.0003"),
+            ApiError::Store(StoreError::NameTaken(_)) => (StatusCode::BAD_REQUEST, "CTS.0400"),
+            ApiError::Store(StoreError::QuotaExceeded(_)) => (StatusCode::BAD_REQUEST, "CTS.0401"),
+            ApiError::Store(StoreError::NotFound(_)) => (StatusCode::NOT_FOUND, "CTS.0402"),
+            ApiError::Store(StoreError::Write(_)) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "CTS.0004")
+            }
+            ApiError::Store(StoreError::Read(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "CTS.0005"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "CTS.0013"),
+            ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "CTS.0404"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "CTS.0405"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "CTS.0413"),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Store(StoreError::Write(_)) => "storage write failed; retry later".into(),
+            ApiError::Store(StoreError::Read(_)) => "storage read failed; retry later".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error_code = code, error = %self, "request failed");
+        } else {
+            tracing::info!(error_code = code, error = %self, "request refused");
+        }
+        (
+            status,
+            Json(json!({"error_code": code, "error_msg": self.public_message()})),
+        )
+            .into_response()
+    }
+}

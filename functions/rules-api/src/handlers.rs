@@ -1,0 +1,225 @@
+//! One function per call of contract part 1. Each authorizes, parses its input into valid
+//! values, makes one store call and shows the result.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ports::StoreError;
+use rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
+use rules::{CreateBody, NotificationType, UpdateBody};
+use serde_json::json;
+
+use crate::{ApiError, AppState, MAX_BODY_BYTES};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub async fn health() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::RouteNotFound(uri.path().chars().take(200).collect())
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    path: std::result::Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response> {
+    let (project_id, body) = authorized_body(&s, path, req).await?;
+    let body = CreateBody::parse(&body)?;
+    let notification =
+        body.into_notification(uuid::Uuid::new_v4().to_string(), project_id, now_ms());
+    s.store.create(&notification).await?;
+    tracing::info!(notification_id = %notification.notification_id, "notification created");
+    Ok((StatusCode::CREATED, Json(notification)).into_response())
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    path: std::result::Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response> {
+    let (project_id, body) = authorized_body(&s, path, req).await?;
+    let body = UpdateBody::parse(&body)?;
+    let existing = s
+        .store
+        .get(&project_id, body.notification_id())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(body.notification_id().to_owned()))?;
+    let notification = body.apply_to(&existing);
+    s.store.update(&notification).await?;
+    tracing::info!(notification_id = %notification.notification_id, status = ?notification.status, "notification modified");
+    Ok(Json(notification).into_response())
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    path: std::result::Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response> {
+    let (parts, _) = req.into_parts();
+    let project_id = authorized_project(&s, path, &parts)?;
+    let mut ids: Vec<String> = Vec::new();
+    for id in query(&parts, "notification_id")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+    {
+        if id.is_empty() || id.len() > 64 {
+            return Err(ApiError::BadRequest(
+                "notification_id must be a comma-separated list of ids".into(),
+            ));
+        }
+        if !ids.iter().any(|x| x == id) {
+            ids.push(id.to_owned());
+        }
+    }
+    if ids.is_empty() {
+        return Err(ApiError::BadRequest("notification_id is required".into()));
+    }
+    if ids.len() > MAX_NOTIFICATIONS_PER_PROJECT {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_NOTIFICATIONS_PER_PROJECT} notification ids at once"
+        )));
+    }
+    s.store.delete(&project_id, &ids).await?;
+    tracing::info!(count = ids.len(), "notifications deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    path: std::result::Result<Path<(String, String)>, PathRejection>,
+    req: Request,
+) -> Result<Response> {
+    let (parts, _) = req.into_parts();
+    let Path((project_id, kind)) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    s.policy.authorize(&parts, &project_id)?;
+    check_project_id(&project_id)?;
+    let kind = NotificationType::parse(&kind)
+        .ok_or_else(|| ApiError::BadRequest("notification_type must be smn or fun".into()))?;
+    let name = query(&parts, "notification_name").into_iter().next();
+    let notifications: Vec<_> = s
+        .store
+        .list(&project_id)
+        .await?
+        .into_iter()
+        .filter(|n| {
+            n.notification_type == kind && name.as_ref().is_none_or(|x| *x == n.notification_name)
+        })
+        .collect();
+    Ok(Json(json!({"notifications": notifications})).into_response())
+}
+
+pub async fn quotas(
+    State(s): State<AppState>,
+    path: std::result::Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response> {
+    let project_id = authorized_project(&s, path, &req.into_parts().0)?;
+    let used = s.store.list(&project_id).await?.len();
+    Ok(Json(json!({"resources": [{"type": "smn_notification", "used": used, "quota": MAX_NOTIFICATIONS_PER_PROJECT}]}))
+        .into_response())
+}
+
+pub async fn operations(
+    State(s): State<AppState>,
+    path: std::result::Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response> {
+    let (parts, _) = req.into_parts();
+    authorized_project(&s, path, &parts)?;
+    let service = query(&parts, "service_type").into_iter().next();
+    let resource = query(&parts, "resource_type").into_iter().next();
+    if resource.is_some() && service.is_none() {
+        return Err(ApiError::BadRequest(
+            "resource_type needs service_type".into(),
+        ));
+    }
+    let typical = match query(&parts, "typical").into_iter().next().as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::BadRequest("typical must be true or false".into())),
+    };
+    let operations = rules::catalog::entries(service.as_deref(), resource.as_deref(), typical);
+    Ok(Json(json!({"operations": operations})).into_response())
+}
+
+/// Values of a query parameter, decoded, in order.
+fn query(parts: &Parts, key: &str) -> Vec<String> {
+    form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
+fn authorized_project(
+    s: &AppState,
+    path: std::result::Result<Path<String>, PathRejection>,
+    parts: &Parts,
+) -> Result<String> {
+    let Path(project_id) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    s.policy.authorize(parts, &project_id)?;
+    check_project_id(&project_id)?;
+    Ok(project_id)
+}
+
+/// Authorizes, then reads a JSON body of at most [`MAX_BODY_BYTES`].
+async fn authorized_body(
+    s: &AppState,
+    path: std::result::Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<(String, Bytes)> {
+    let (parts, body) = req.into_parts();
+    let project_id = authorized_project(s, path, &parts)?;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
+    if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+        if ct.split(';').next().map(str::trim) != Some("application/json") {
+            return Err(ApiError::BadRequest(
+                "Content-Type must be application/json".into(),
+            ));
+        }
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+    Ok((project_id, bytes))
+}
+
+fn check_project_id(p: &str) -> Result<()> {
+    if (1..=64).contains(&p.len())
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(
+            "project_id must be 1-64 characters of A-Z a-z 0-9 _ -".into(),
+        ))
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

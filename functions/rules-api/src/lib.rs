@@ -1,0 +1,85 @@
+//! The CTS v3 key event notifications API (contract part 1) as an axum router over a
+//! [`NotificationStore`]. The same router runs under Lambda (`lambda_http`), under
+//! `cargo lambda watch` and in the local server.
+
+mod auth;
+mod error;
+mod handlers;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use ports::NotificationStore;
+use tracing::Instrument;
+
+pub use auth::{CallerPolicy, CallerProject};
+pub use error::ApiError;
+
+/// Largest request body accepted; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn NotificationStore>,
+    pub policy: Arc<CallerPolicy>,
+}
+
+/// The API's routes, error fallbacks and request-id middleware.
+pub fn router(state: AppState) -> Router {
+    let notifications = axum::routing::post(handlers::create)
+        .put(handlers::update)
+        .delete(handlers::delete);
+    Router::new()
+        .route("/health", get(handlers::health))
+        .route("/v3/{project_id}/notifications", notifications)
+        .route(
+            "/v3/{project_id}/notifications/{notification_type}",
+            get(handlers::list),
+        )
+        .route("/v3/{project_id}/quotas", get(handlers::quotas))
+        .route("/v3/{project_id}/operations", get(handlers::operations))
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(request_id))
+}
+
+/// Gives every response an `X-Request-Id` (the caller's, when it sent a sane one) and logs one
+/// line per request: method, route, status, latency. Never bodies or credentials.
+async fn request_id(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .filter(|v| {
+            v.len() <= 128
+                && v.to_str()
+                    .is_ok_and(|s| s.bytes().all(|b| b.is_ascii_graphic()))
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a header value")
+        });
+    let span = tracing::info_span!("request", request_id = %id.to_str().unwrap_or_default());
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            %method,
+            path,
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1e3,
+            "handled"
+        )
+    });
+    response.headers_mut().insert("x-request-id", id);
+    response
+}

@@ -1,0 +1,24 @@
+//! The rules API on AWS Lambda behind API Gateway, with rules in DynamoDB.
+
+use std::sync::Arc;
+
+use aws_adapters::DynamoDbStore;
+use lambda_http::{run, tracing, Error};
+use rules_api::{router, AppState, CallerPolicy};
+
+mod context;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let table = std::env::var("TABLE_NAME")
+        .map_err(|_| "TABLE_NAME is not set: the DynamoDB table of rules")?;
+    let claim = std::env::var("PROJECT_CLAIM").unwrap_or_else(|_| "project_id".into());
+    let aws = aws_config::load_from_env().await;
+    let store = DynamoDbStore::new(aws_adapters::dynamodb::Client::new(&aws), table);
+    let app = router(AppState {
+        store: Arc::new(store),
+        policy: Arc::new(CallerPolicy::RequestContext),
+    });
+    run(context::with_caller_project(app, claim)).await
+}
