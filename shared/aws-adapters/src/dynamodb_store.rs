@@ -25,11 +25,11 @@ const ATTEMPTS: u32 = 8;
 
 #[derive(Clone)]
 pub struct DynamoDbStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
 }
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
@@ -51,11 +51,11 @@ fn meta_key(project_id: &str) -> HashMap<String, AttributeValue> {
     ])
 }
 
-fn write_err(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn write_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Write(e.to_string())
 }
 
-fn read_err(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn read_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Read(e.to_string())
 }
 
@@ -197,7 +197,7 @@ fn parse_item(item: &HashMap<String, AttributeValue>) -> Result<Notification, St
     parse_stored(&v).map_err(read_err)
 }
 
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(10 << attempt.min(6))).await;
 }
 

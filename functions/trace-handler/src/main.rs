@@ -1,0 +1,100 @@
+//! The trace handler on AWS Lambda: SQS batches (partial batch responses), EventBridge events
+//! and direct invokes; rules and dedup records in DynamoDB, messages to SNS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_adapters::{DynamoDbStore, SnsPublisher};
+use lambda_runtime::{run, service_fn, tracing, Diagnostic, Error, LambdaEvent};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use trace_handler::Handler;
+
+/// Configuration, read once at start; a missing variable stops the function with its name.
+struct Config {
+    table: String,
+    smn_arn_prefix: String,
+    cache_ttl: Duration,
+    dedup_ttl_secs: i64,
+}
+
+fn var(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("{name} is not set"))
+}
+
+fn number(name: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+impl Config {
+    fn from_env() -> Result<Config, String> {
+        Ok(Config {
+            table: var("TABLE_NAME")?,
+            smn_arn_prefix: var("SMN_TOPIC_ARN_PREFIX")?,
+            cache_ttl: Duration::from_secs(number("RULES_CACHE_SECONDS", 10)?),
+            dedup_ttl_secs: number("DEDUP_TTL_SECONDS", 345_600)? as i64,
+        })
+    }
+}
+
+/// A direct or EventBridge invoke whose traces were not all handled fails, so that Lambda
+/// retries it (and then sends it to the function's failure destination).
+#[derive(Debug)]
+struct NotAllHandled(String);
+
+impl From<NotAllHandled> for Diagnostic {
+    fn from(e: NotAllHandled) -> Diagnostic {
+        Diagnostic {
+            error_type: "TracesNotHandled".into(),
+            error_message: e.0,
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let store = Arc::new(DynamoDbStore::new(
+        aws_adapters::dynamodb::Client::new(&aws),
+        config.table,
+    ));
+    let publisher = Arc::new(SnsPublisher::new(
+        aws_adapters::sns::Client::new(&aws),
+        config.smn_arn_prefix,
+    ));
+    let handler = Arc::new(Handler::new(
+        store.clone(),
+        store,
+        publisher,
+        config.cache_ttl,
+        config.dedup_ttl_secs,
+    ));
+    run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let handler = handler.clone();
+        async move {
+            let summary = handler.handle(event.payload.get()).await;
+            match summary.shape {
+                Some(rules::trace::envelope::Shape::Sqs) => Ok(summary.batch_item_failures()),
+                _ if !summary.failures.is_empty() => Err(NotAllHandled(
+                    summary
+                        .failures
+                        .iter()
+                        .map(|f| format!("item {}: {}", f.item, f.error))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )),
+                _ => serde_json::to_value(&summary)
+                    .map_err(|e| NotAllHandled(e.to_string()))
+                    .map(|v: Value| v),
+            }
+        }
+    }))
+    .await
+}

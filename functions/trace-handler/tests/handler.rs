@@ -1,0 +1,271 @@
+//! The handler on the embedded store and the file topic, fed the sample inputs in `events/`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ports::{FileTopic, NotificationStore, PublishError, Publisher, RedbStore};
+use rules::message::Message;
+use rules::CreateBody;
+use serde_json::{json, Value};
+use trace_handler::Handler;
+
+const P: &str = "24edf66e79d04187acb99a463e610764";
+
+fn event(name: &str) -> String {
+    std::fs::read_to_string(format!("../../events/{name}")).unwrap()
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    store: Arc<RedbStore>,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(RedbStore::open(dir.path().join("rules.redb")).unwrap());
+        Setup { dir, store }
+    }
+
+    async fn add_rule(&self, project: &str, id: &str, body: Value) {
+        let n =
+            CreateBody::from_value(&body)
+                .unwrap()
+                .into_notification(id.into(), project.into(), 1);
+        self.store.create(&n).await.unwrap();
+    }
+
+    fn handler(&self, publisher: Arc<dyn Publisher>, cache: Duration) -> Handler {
+        Handler::new(
+            self.store.clone(),
+            self.store.clone(),
+            publisher,
+            cache,
+            3600,
+        )
+    }
+
+    fn topic(&self) -> Arc<FileTopic> {
+        Arc::new(FileTopic::new(self.dir.path().join("published.jsonl")))
+    }
+
+    fn published(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("published.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn sample_rule() -> Value {
+    serde_json::from_str(&event("create-notification-request.json")).unwrap()
+}
+
+#[tokio::test]
+async fn the_poison_item_alone_is_reported_in_batch_item_failures() {
+    let s = Setup::new();
+    s.add_rule(P, "n1", sample_rule()).await;
+    let summary = s
+        .handler(s.topic(), Duration::ZERO)
+        .handle(&event("sqs-batch-cts-traces-with-poison.json"))
+        .await;
+    assert_eq!(
+        summary.batch_item_failures(),
+        json!({"batchItemFailures": [{"itemIdentifier": "poison-0001"}]})
+    );
+    assert_eq!(
+        (summary.matches, summary.published),
+        (2, 2),
+        "deleteServer by ops-alice, rebootServer by dev-bob"
+    );
+}
+
+#[tokio::test]
+async fn each_match_is_published_once_with_the_trace_unchanged() {
+    let s = Setup::new();
+    s.add_rule(P, "n1", sample_rule()).await;
+    let handler = s.handler(s.topic(), Duration::ZERO);
+    let batch = event("sqs-batch-cts-traces-with-poison.json");
+    handler.handle(&batch).await;
+    let lines = s.published();
+    assert_eq!(lines.len(), 2);
+    let first = &lines[0];
+    assert_eq!(
+        first["topic_id"],
+        "urn:smn:eu-west-1:24edf66e79d04187acb99a463e610764:key_events"
+    );
+    assert_eq!(
+        first["subject"],
+        "[normal] ECS ecs deleteServer by ops-alice"
+    );
+    assert_eq!(
+        first["message_attributes"]["notification_name"],
+        "prod_key_ops"
+    );
+    let sent_body = serde_json::from_str::<Value>(&batch).unwrap()["Records"][0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let message = first["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("\"trace\":{sent_body}}}")),
+        "the trace is embedded byte for byte"
+    );
+
+    let again = handler.handle(&batch).await;
+    assert_eq!(
+        (again.published, again.duplicates),
+        (0, 2),
+        "redelivery publishes nothing"
+    );
+    assert_eq!(s.published().len(), 2);
+}
+
+/// Fails every publish while `failing` is set.
+struct Flaky {
+    inner: Arc<FileTopic>,
+    failing: AtomicBool,
+}
+
+#[async_trait]
+impl Publisher for Flaky {
+    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
+        if self.failing.load(Ordering::SeqCst) {
+            return messages
+                .iter()
+                .map(|_| {
+                    Err(PublishError::Failed {
+                        topic: topic_id.into(),
+                        why: "injected".into(),
+                    })
+                })
+                .collect();
+        }
+        self.inner.publish(topic_id, messages).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_retried_and_then_delivered_once() {
+    let s = Setup::new();
+    s.add_rule(P, "n1", sample_rule()).await;
+    let flaky = Arc::new(Flaky {
+        inner: s.topic(),
+        failing: AtomicBool::new(true),
+    });
+    let handler = s.handler(flaky.clone(), Duration::ZERO);
+    let batch = event("sqs-batch-cts-traces-with-poison.json");
+    let failed = handler.handle(&batch).await;
+    let ids: Vec<_> = failed
+        .failures
+        .iter()
+        .filter_map(|f| f.message_id.clone())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        3,
+        "two failed publishes and the poison item: {ids:?}"
+    );
+    assert!(s.published().is_empty());
+    flaky.failing.store(false, Ordering::SeqCst);
+    let retried = handler.handle(&batch).await;
+    assert_eq!((retried.published, retried.duplicates), (2, 0));
+    assert_eq!(retried.failures.len(), 1);
+    assert_eq!(s.published().len(), 2);
+}
+
+#[tokio::test]
+async fn rules_change_within_the_cache_period() {
+    let s = Setup::new();
+    let handler = s.handler(s.topic(), Duration::from_millis(300));
+    let trace = event("cts-traces.jsonl").lines().next().unwrap().to_owned();
+    assert_eq!(handler.handle(&trace).await.matches, 0);
+    s.add_rule(P, "n1", sample_rule()).await;
+    assert_eq!(
+        handler.handle(&trace).await.matches,
+        0,
+        "cached for the period"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(
+        handler.handle(&trace).await.matches,
+        1,
+        "seen after the period"
+    );
+}
+
+#[tokio::test]
+async fn cloudtrail_events_fire_rules_of_their_account() {
+    let s = Setup::new();
+    s.add_rule("123456789012", "sg", json!({
+        "notification_name": "sg_opened", "operation_type": "customized",
+        "operations": [{"service_type": "EC2", "resource_type": "securitygroup", "trace_names": ["AuthorizeSecurityGroupIngress"]}],
+        "topic_id": "arn:aws:sns:eu-west-1:123456789012:alerts"
+    })).await;
+    s.add_rule(
+        "123456789012",
+        "root",
+        json!({
+            "notification_name": "root_login", "operation_type": "complete",
+            "notify_user_list": [{"user_group": "root", "user_list": ["root"]}],
+            "topic_id": "arn:aws:sns:eu-west-1:123456789012:alerts"
+        }),
+    )
+    .await;
+    s.add_rule(P, "other", json!({"notification_name": "everything", "operation_type": "complete", "topic_id": "urn:smn:r:p:t"})).await;
+    let handler = s.handler(s.topic(), Duration::ZERO);
+    let sg = handler
+        .handle(&event("eventbridge-cloudtrail-authorize-sg-ingress.json"))
+        .await;
+    assert_eq!((sg.traces, sg.published), (1, 1));
+    let signin = handler
+        .handle(&event("eventbridge-console-signin-root-no-mfa.json"))
+        .await;
+    assert_eq!(signin.published, 1);
+    let subjects: Vec<_> = s
+        .published()
+        .iter()
+        .map(|l| l["subject"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "[normal] EC2 securitygroup AuthorizeSecurityGroupIngress by ops-alice",
+            "[normal] SIGNIN signin ConsoleLogin by root"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn traces_of_one_project_never_fire_rules_of_another() {
+    let s = Setup::new();
+    s.add_rule("project-b", "b", json!({"notification_name": "all_b", "operation_type": "complete", "topic_id": "urn:smn:r:p:t"})).await;
+    let summary = s
+        .handler(s.topic(), Duration::ZERO)
+        .handle(&event("sqs-batch-cts-traces-with-poison.json"))
+        .await;
+    assert_eq!((summary.traces, summary.matches), (3, 0));
+}
+
+#[tokio::test]
+async fn a_direct_batch_is_read_with_the_envelope_project() {
+    let s = Setup::new();
+    s.add_rule("p-direct", "n", json!({"notification_name": "all", "operation_type": "complete", "topic_id": "urn:smn:r:p:t"})).await;
+    let input = json!({"project_id": "p-direct", "traces": [
+        {"trace_id": "t1", "trace_name": "deleteServer", "service_type": "ECS", "resource_type": "ecs"},
+        {"trace_id": "t2", "trace_name": "deleteServer", "service_type": "ECS", "resource_type": "ecs"},
+        {"trace_name": "no id"}
+    ]});
+    let summary = s
+        .handler(s.topic(), Duration::ZERO)
+        .handle(&input.to_string())
+        .await;
+    assert_eq!(
+        (summary.traces, summary.published, summary.failures.len()),
+        (2, 2, 1)
+    );
+    assert_eq!(summary.failures[0].item, 2);
+}
