@@ -33,6 +33,12 @@ pub struct AppState {
 
 /// The API's routes, error fallbacks and request-id middleware.
 pub fn router(state: AppState) -> Router {
+    with_request_ids(routes(state))
+}
+
+/// The API's routes and error fallbacks, to merge other routes into before
+/// [`with_request_ids`].
+pub fn routes(state: AppState) -> Router {
     let notifications = axum::routing::post(handlers::create)
         .put(handlers::update)
         .delete(handlers::delete);
@@ -48,7 +54,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(state)
-        .layer(axum::middleware::from_fn(request_id))
+}
+
+/// Adds the request-id middleware to every route of `app`.
+pub fn with_request_ids(app: Router) -> Router {
+    app.layer(axum::middleware::from_fn(request_id))
 }
 
 /// Gives every response an `X-Request-Id` (the caller's, when it sent a sane one) and logs one

@@ -1,0 +1,75 @@
+//! The local run: the rules API and `POST /traces` over an embedded database and a file topic
+//! under `$DATA_DIR`. No cloud account, no AWS SDK.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ports::{FileTopic, RedbStore};
+use rules_api::{routes, with_request_ids, AppState, CallerPolicy};
+use trace_handler::Handler;
+
+mod traces;
+
+/// How long the local dedup log remembers a published (trace, rule) pair.
+const DEDUP_TTL_SECS: i64 = 345_600;
+
+pub struct Config {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub caller_header: Option<String>,
+    pub cache_ttl: Duration,
+}
+
+impl Config {
+    /// Reads `PORT`, `DATA_DIR`, `CALLER_PROJECT_HEADER` and `RULES_CACHE_SECONDS`.
+    pub fn from_env() -> Result<Config, String> {
+        let port = match std::env::var("PORT") {
+            Ok(p) => p
+                .parse()
+                .map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
+            Err(_) => 9000,
+        };
+        Ok(Config {
+            port,
+            data_dir: std::env::var("DATA_DIR")
+                .unwrap_or_else(|_| ".local".into())
+                .into(),
+            caller_header: std::env::var("CALLER_PROJECT_HEADER")
+                .ok()
+                .filter(|h| !h.is_empty()),
+            cache_ttl: match std::env::var("RULES_CACHE_SECONDS") {
+                Ok(s) => Duration::from_secs(s.parse().map_err(|_| {
+                    format!("RULES_CACHE_SECONDS must be a whole number, got {s:?}")
+                })?),
+                // Rules and traces share this process: changes apply at once.
+                Err(_) => Duration::ZERO,
+            },
+        })
+    }
+}
+
+/// The whole local product as one router; creates `DATA_DIR` if needed.
+pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create DATA_DIR {}: {e}", config.data_dir.display()))?;
+    let store = Arc::new(RedbStore::open(config.data_dir.join("rules.redb"))?);
+    let policy = match config.caller_header.clone() {
+        Some(h) => CallerPolicy::Header(h),
+        None => CallerPolicy::TrustPath,
+    };
+    let topic = Arc::new(FileTopic::new(config.data_dir.join("published.jsonl")));
+    let handler = Handler::new(
+        store.clone(),
+        store.clone(),
+        topic,
+        config.cache_ttl,
+        DEDUP_TTL_SECS,
+    );
+    let api = routes(AppState {
+        store,
+        policy: Arc::new(policy),
+    });
+    let app = with_request_ids(api.merge(traces::routes(Arc::new(handler))));
+    Ok(app)
+}

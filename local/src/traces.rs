@@ -1,0 +1,28 @@
+//! `POST /traces`: any input of contract part 3, handled as the trace handler function would,
+//! answered with a summary once every message is in the local topic.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use rules_api::{ApiError, MAX_BODY_BYTES};
+use trace_handler::{Handler, Summary};
+
+pub fn routes(handler: Arc<Handler>) -> Router {
+    Router::new()
+        .route("/traces", post(intake))
+        .with_state(handler)
+}
+
+async fn intake(
+    State(handler): State<Arc<Handler>>,
+    req: Request,
+) -> Result<Json<Summary>, ApiError> {
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::BadRequest("the body must be UTF-8 JSON".into()))?;
+    Ok(Json(handler.handle(text).await))
+}

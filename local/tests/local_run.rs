@@ -1,0 +1,74 @@
+//! The local product end to end: a rule created through the API fires for a trace posted right
+//! after, and `published.jsonl` carries the trace unchanged.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use local_server::{app, Config};
+use serde_json::Value;
+use tower::ServiceExt;
+
+async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (u16, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        port: 0,
+        data_dir: dir.path().join("data"),
+        caller_header: None,
+        cache_ttl: Duration::ZERO,
+    };
+    let app = app(&config).unwrap();
+    let rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
+    let project = "24edf66e79d04187acb99a463e610764";
+    let (status, _) = call(&app, "POST", &format!("/v3/{project}/notifications"), rule).await;
+    assert_eq!(status, 201);
+
+    let trace = std::fs::read_to_string("../events/cts-traces.jsonl")
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, summary) = call(&app, "POST", "/traces", trace.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (summary["traces"].as_u64(), summary["published"].as_u64()),
+        (Some(1), Some(1)),
+        "{summary}"
+    );
+
+    let published = std::fs::read_to_string(config.data_dir.join("published.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(published.lines().next().unwrap()).unwrap();
+    let message = line["message"].as_str().unwrap();
+    assert!(
+        message.ends_with(&format!("\"trace\":{trace}}}")),
+        "the trace is carried unchanged"
+    );
+
+    let (_, again) = call(&app, "POST", "/traces", trace).await;
+    assert_eq!(
+        (again["published"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let (_, bad) = call(&app, "POST", "/traces", "{\"trace_name\": ".into()).await;
+    assert_eq!(bad["failures"].as_array().unwrap().len(), 1);
+}
