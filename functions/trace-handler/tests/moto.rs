@@ -1,0 +1,195 @@
+//! Against moto (DynamoDB, SNS, SQS): rules stored in DynamoDB, a topic with a queue subscribed;
+//! every expected (rule, trace) pair arrives exactly once over redelivery and injected
+//! publish failures.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_adapters::{DynamoDbStore, SnsPublisher};
+use ports::{NotificationStore, PublishError, Publisher};
+use rules::message::Message;
+use rules::CreateBody;
+use serde_json::Value;
+use test_support::{create_rules_table, Moto};
+use trace_handler::Handler;
+
+const ACCOUNT_PREFIX: &str = "arn:aws:sns:eu-west-1:123456789012:";
+
+/// Fails the first `n` publishes of messages whose trace is `trace_id`, then passes through.
+struct FailFirst {
+    inner: SnsPublisher,
+    trace_id: String,
+    left: AtomicUsize,
+}
+
+#[async_trait]
+impl Publisher for FailFirst {
+    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
+        let (doomed, passing): (Vec<_>, Vec<_>) =
+            messages.iter().enumerate().partition(|(_, m)| {
+                m.message.contains(&self.trace_id)
+                    && self
+                        .left
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+            });
+        let passing_messages: Vec<Message> = passing.iter().map(|(_, m)| (*m).clone()).collect();
+        let mut passed = self
+            .inner
+            .publish(topic_id, &passing_messages)
+            .await
+            .into_iter();
+        let mut results: Vec<Option<Result<(), PublishError>>> =
+            messages.iter().map(|_| None).collect();
+        for (i, _) in &passing {
+            results[*i] = passed.next();
+        }
+        for (i, _) in &doomed {
+            results[*i] = Some(Err(PublishError::Failed {
+                topic: topic_id.into(),
+                why: "injected".into(),
+            }));
+        }
+        results.into_iter().map(Option::unwrap).collect()
+    }
+}
+
+async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages();
+        if messages.is_empty() {
+            return out;
+        }
+        for m in messages {
+            out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
+    let moto = Moto::start().await;
+    let aws = moto.sdk_config().await;
+    let ddb = aws_adapters::dynamodb::Client::new(&aws);
+    create_rules_table(&ddb, "rules").await;
+    let sns = aws_adapters::sns::Client::new(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let topic_arn = sns
+        .create_topic()
+        .name("key_events")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("subscriber")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let queue_arn = "arn:aws:sqs:eu-west-1:123456789012:subscriber";
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let store = Arc::new(DynamoDbStore::new(ddb, "rules"));
+    let rule =
+        CreateBody::parse(&std::fs::read("../../events/create-notification-request.json").unwrap())
+            .unwrap()
+            .into_notification("n-1".into(), "24edf66e79d04187acb99a463e610764".into(), 1);
+    store.create(&rule).await.unwrap();
+
+    let publisher = Arc::new(FailFirst {
+        inner: SnsPublisher::new(sns.clone(), ACCOUNT_PREFIX),
+        trace_id: "a170b338-3926-3059-f28c-105d1fb17c23".into(),
+        left: AtomicUsize::new(1),
+    });
+    let handler = Handler::new(
+        store.clone(),
+        store.clone(),
+        publisher,
+        Duration::from_secs(10),
+        3600,
+    );
+    let batch =
+        std::fs::read_to_string("../../events/sqs-batch-cts-traces-with-poison.json").unwrap();
+
+    let first = handler.handle(&batch).await;
+    let failed: Vec<&str> = first
+        .failures
+        .iter()
+        .filter_map(|f| f.message_id.as_deref())
+        .collect();
+    assert_eq!(
+        failed,
+        ["7f26144b-9828-9fcd-59a5-4a7bb1fee08f", "poison-0001"],
+        "the injected failure and the poison"
+    );
+    let delivered = drain(&sqs, &queue_url).await;
+    assert_eq!(delivered.len(), 1);
+    let envelope = &delivered[0];
+    assert_eq!(
+        envelope["Subject"],
+        "[normal] ECS ecs deleteServer by ops-alice"
+    );
+    assert_eq!(
+        envelope["MessageAttributes"]["notification_name"]["Value"],
+        "prod_key_ops"
+    );
+    assert_eq!(
+        envelope["MessageAttributes"]["user_name"]["Value"],
+        "ops-alice"
+    );
+    let message: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(message["notification"]["id"], "n-1");
+    assert_eq!(
+        message["trace"]["trace_id"],
+        "36f675cc-81e7-4ef5-e8e2-5d940ed90475"
+    );
+
+    let retry = handler.handle(&batch).await;
+    assert_eq!(
+        (retry.published, retry.duplicates),
+        (1, 1),
+        "the failed pair goes out, the delivered one is not repeated"
+    );
+    let delivered = drain(&sqs, &queue_url).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(
+        delivered[0]["Subject"],
+        "[warning] ECS ecs rebootServer by dev-bob"
+    );
+
+    let redelivery = handler.handle(&batch).await;
+    assert_eq!((redelivery.published, redelivery.duplicates), (0, 2));
+    assert!(
+        drain(&sqs, &queue_url).await.is_empty(),
+        "redelivery publishes nothing"
+    );
+}
