@@ -22,6 +22,9 @@ async fn intake(
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest("body: is required".into()));
+    }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("the body must be UTF-8 JSON".into()))?;
     Ok(Json(handler.handle(text).await))
