@@ -19,6 +19,10 @@ use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+/// Most ids one delete takes: a batch is one DynamoDB transaction (at most 100 items: one per
+/// rule plus the project's name claims), with room to spare.
+pub const MAX_DELETE_IDS: usize = 50;
+
 pub async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
@@ -90,9 +94,9 @@ pub async fn delete(
     if ids.is_empty() {
         return Err(ApiError::BadRequest("notification_id is required".into()));
     }
-    if ids.len() > MAX_NOTIFICATIONS_PER_PROJECT {
+    if ids.len() > MAX_DELETE_IDS {
         return Err(ApiError::BadRequest(format!(
-            "at most {MAX_NOTIFICATIONS_PER_PROJECT} notification ids at once"
+            "at most {MAX_DELETE_IDS} notification ids at once"
         )));
     }
     s.store.delete(&project_id, &ids).await?;
