@@ -36,7 +36,7 @@ fn caller_project(ctx: &RequestContext, claim: &str) -> Option<String> {
                 .jwt
                 .as_ref()
                 .and_then(|j| j.claims.get(claim).cloned())
-                .or_else(|| authorizer.fields.get("lambda")?.get(claim).and_then(text))
+                .or_else(|| authorizer.fields.get(claim).and_then(text))
         }
         RequestContext::ApiGatewayV1(c) => c
             .authorizer
@@ -45,5 +45,34 @@ fn caller_project(ctx: &RequestContext, claim: &str) -> Option<String> {
             .and_then(text)
             .or_else(|| c.authorizer.jwt.as_ref()?.claims.get(claim).cloned()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http_api_context(authorizer: serde_json::Value) -> RequestContext {
+        let ctx = serde_json::json!({
+            "accountId": "123456789012", "apiId": "api", "domainName": "d", "domainPrefix": "d",
+            "http": {"method": "GET", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "t"},
+            "requestId": "r", "routeKey": "$default", "stage": "$default", "time": "t", "timeEpoch": 0,
+            "authorizer": authorizer
+        });
+        RequestContext::ApiGatewayV2(serde_json::from_value(ctx).unwrap())
+    }
+
+    #[test]
+    fn the_project_comes_from_a_jwt_claim_or_an_authorizer_context() {
+        let jwt = http_api_context(
+            serde_json::json!({"jwt": {"claims": {"project_id": "p-jwt"}, "scopes": []}}),
+        );
+        assert_eq!(caller_project(&jwt, "project_id").as_deref(), Some("p-jwt"));
+        let lambda = http_api_context(serde_json::json!({"lambda": {"tenant": "p-lambda"}}));
+        assert_eq!(
+            caller_project(&lambda, "tenant").as_deref(),
+            Some("p-lambda")
+        );
+        assert_eq!(caller_project(&lambda, "project_id"), None);
     }
 }
