@@ -7,14 +7,14 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: run test lint unit api-clients bench bench-check venv
+.PHONY: run test lint unit api-clients template bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
 	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --release -p local-server
 
 ## Everything CI runs.
-test: lint unit api-clients bench-check
+test: lint template unit api-clients bench-check
 
 lint:
 	cargo fmt --all -- --check
@@ -22,6 +22,11 @@ lint:
 
 unit: venv
 	cargo test --workspace
+
+## template.yaml lints clean and sets exactly the variables each function reads.
+template: venv
+	.venv/bin/cfn-lint template.yaml
+	.venv/bin/python tests/template_env.py
 
 ## The Huawei Cloud SDK and schemathesis (against openapi.yaml) on a local server.
 api-clients: venv
