@@ -5,6 +5,8 @@
 mod auth;
 mod error;
 mod handlers;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 
 use std::sync::Arc;
 use std::time::Instant;

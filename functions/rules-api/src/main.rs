@@ -4,9 +4,8 @@ use std::sync::Arc;
 
 use aws_adapters::DynamoDbStore;
 use lambda_http::{run, tracing, Error};
+use rules_api::lambda::with_caller_project;
 use rules_api::{router, AppState, CallerPolicy};
-
-mod context;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -20,5 +19,5 @@ async fn main() -> Result<(), Error> {
         store: Arc::new(store),
         policy: Arc::new(CallerPolicy::RequestContext),
     });
-    run(context::with_caller_project(app, claim)).await
+    run(with_caller_project(app, claim)).await
 }

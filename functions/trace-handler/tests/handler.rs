@@ -269,3 +269,35 @@ async fn a_direct_batch_is_read_with_the_envelope_project() {
     );
     assert_eq!(summary.failures[0].item, 2);
 }
+
+#[tokio::test]
+async fn the_direct_invoke_sample_fires_on_both_traces() {
+    let s = Setup::new();
+    s.add_rule(
+        P,
+        "deletes",
+        json!({
+            "notification_name": "deletes", "operation_type": "customized",
+            "operations": [
+                {"service_type": "EVS", "resource_type": "evs", "trace_names": ["deleteVolume"]},
+                {"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}
+            ],
+            "topic_id": "urn:smn:eu-west-1:p:key_events"
+        }),
+    )
+    .await;
+    let summary = s
+        .handler(s.topic(), Duration::ZERO)
+        .handle(&event("direct-invoke-batch.json"))
+        .await;
+    assert_eq!(
+        (summary.traces, summary.published, summary.failures.len()),
+        (2, 2, 0)
+    );
+    let attrs: Vec<_> = s
+        .published()
+        .iter()
+        .map(|l| l["message_attributes"]["user_name"].clone())
+        .collect();
+    assert_eq!(attrs, [json!("ops-alice"), json!("dev-bob")]);
+}

@@ -1,12 +1,12 @@
-//! The caller's project from the API Gateway request context: a JWT claim (HTTP API) or a
-//! Lambda-authorizer context value (HTTP or REST API), named by configuration.
+//! Behind API Gateway: the caller's project from the request context, a JWT claim (HTTP API)
+//! or a Lambda-authorizer context value (HTTP or REST API), named by configuration.
 
+use crate::CallerProject;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
 use lambda_http::request::RequestContext;
-use rules_api::CallerProject;
 
 /// Adds [`CallerProject`] to each request whose authorizer established one.
 pub fn with_caller_project(app: Router, claim: String) -> Router {
