@@ -7,14 +7,14 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: run test lint unit api-clients template bench bench-check venv
+.PHONY: run test lint unit api-clients template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
 	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --release -p local-server
 
 ## Everything CI runs.
-test: lint template unit api-clients bench-check
+test: lint template unit api-clients lambda-smoke bench-check
 
 lint:
 	cargo fmt --all -- --check
@@ -31,6 +31,14 @@ template: venv
 ## The Huawei Cloud SDK and schemathesis (against openapi.yaml) on a local server.
 api-clients: venv
 	scripts/api-clients.sh
+
+## Both Lambda binaries under cargo-lambda against moto, invoked with files from events/.
+lambda-smoke: venv
+	MOTO_PORT=$$(scripts/free-port.sh) LAMBDA_PORT=$$(scripts/free-port.sh) scripts/local-aws.sh scripts/lambda-smoke.sh
+
+## Local AWS mode: moto seeded like template.yaml, both functions under `cargo lambda watch`.
+local-aws: venv
+	scripts/local-aws.sh
 
 ## Matcher benchmark: every rules_<set>.json of $(WORKLOAD) (generated if absent), outputs in $(BENCH_OUT).
 bench:

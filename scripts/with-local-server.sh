@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q -p local-server
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(scripts/free-port.sh)
 data=$(mktemp -d)
 PORT=$port DATA_DIR=$data CALLER_PROJECT_HEADER=${CALLER_PROJECT_HEADER-X-Project-Id} \
   target/debug/local-server >"$data/server.log" 2>&1 &
