@@ -7,7 +7,7 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: run test lint unit api-clients template lambda-smoke local-aws bench bench-check venv
+.PHONY: release run test lint unit api-clients template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
@@ -51,3 +51,9 @@ bench-check:
 
 venv:
 	scripts/venv.sh
+
+## Release builds of both functions for arm64 Lambda (zig from PyPI's ziglang).
+release: venv
+	.venv/bin/pip install -q --disable-pip-version-check ziglang
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.venv/bin:$$PATH" cargo-lambda lambda build --release --arm64
