@@ -11,7 +11,7 @@ abs = $(abspath $(1))
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
-	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --release -p local-server
+	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --profile local -p local-server
 
 ## Everything CI runs.
 test: lint template unit api-clients lambda-smoke bench-check

@@ -460,3 +460,61 @@ async fn a_request_id_sent_by_the_caller_is_echoed() {
         .unwrap();
     assert_eq!(api.send(req).await.request_id.as_deref(), Some("abc-123"));
 }
+
+/// A store whose every call fails, as a DynamoDB outage would.
+struct Unavailable;
+
+#[async_trait::async_trait]
+impl ports::NotificationStore for Unavailable {
+    async fn create(&self, _: &rules::Notification) -> Result<(), ports::StoreError> {
+        Err(ports::StoreError::Write(
+            "ProvisionedThroughputExceeded on table rules (internal detail)".into(),
+        ))
+    }
+    async fn update(&self, _: &rules::Notification) -> Result<(), ports::StoreError> {
+        Err(ports::StoreError::Write("internal detail".into()))
+    }
+    async fn delete(&self, _: &str, _: &[String]) -> Result<(), ports::StoreError> {
+        Err(ports::StoreError::Write("internal detail".into()))
+    }
+    async fn get(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<rules::Notification>, ports::StoreError> {
+        Err(ports::StoreError::Read("internal detail".into()))
+    }
+    async fn list(&self, _: &str) -> Result<Vec<rules::Notification>, ports::StoreError> {
+        Err(ports::StoreError::Read(
+            "connection reset by 10.0.0.7 (internal detail)".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn storage_failures_are_500_without_internals() {
+    let app = router(AppState {
+        store: Arc::new(Unavailable),
+        policy: Arc::new(CallerPolicy::TrustPath),
+    });
+    let api = Api {
+        app,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let write = api.create(rule("a")).await;
+    assert_error(&write, 500, "CTS.0004");
+    let read = api
+        .call("GET", &format!("/v3/{P}/notifications/smn"), None)
+        .await;
+    assert_error(&read, 500, "CTS.0005");
+    for r in [&write, &read] {
+        assert!(
+            !r.body["error_msg"]
+                .as_str()
+                .unwrap()
+                .contains("internal detail"),
+            "{}",
+            r.body
+        );
+    }
+}
