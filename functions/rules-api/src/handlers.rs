@@ -19,6 +19,12 @@ use crate::{ApiError, AppState, MAX_BODY_BYTES};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+/// The list response, fields in the order the API documents them.
+#[derive(serde::Serialize)]
+struct NotificationList {
+    notifications: Vec<rules::Notification>,
+}
+
 /// Most ids one delete takes: a batch is one DynamoDB transaction (at most 100 items: one per
 /// rule plus the project's name claims), with room to spare.
 pub const MAX_DELETE_IDS: usize = 50;
@@ -125,7 +131,7 @@ pub async fn list(
             n.notification_type == kind && name.as_ref().is_none_or(|x| *x == n.notification_name)
         })
         .collect();
-    Ok(Json(json!({"notifications": notifications})).into_response())
+    Ok(Json(NotificationList { notifications }).into_response())
 }
 
 pub async fn quotas(

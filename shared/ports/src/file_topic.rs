@@ -6,9 +6,19 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use rules::message::Message;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::{PublishError, Publisher};
+
+/// One line of the local topic, fields in this order.
+#[derive(Serialize)]
+struct Line<'a> {
+    topic_id: &'a str,
+    subject: &'a str,
+    /// The exact string SNS would get as `Message`.
+    message: &'a str,
+    message_attributes: std::collections::BTreeMap<&'a str, &'a str>,
+}
 
 /// Appends `{"topic_id","subject","message","message_attributes"}` lines to a file
 /// (`$DATA_DIR/published.jsonl` in the local run), flushed before `publish` returns.
@@ -28,17 +38,12 @@ impl FileTopic {
     fn append(&self, messages: &[Message]) -> std::io::Result<()> {
         let mut lines = Vec::new();
         for m in messages {
-            let attributes: serde_json::Map<String, serde_json::Value> = m
-                .attributes
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), json!(v)))
-                .collect();
-            let line = json!({
-                "topic_id": m.topic_id,
-                "subject": m.subject,
-                "message": m.message,
-                "message_attributes": attributes,
-            });
+            let line = Line {
+                topic_id: &m.topic_id,
+                subject: &m.subject,
+                message: &m.message,
+                message_attributes: m.attributes.iter().map(|(k, v)| (*k, v.as_str())).collect(),
+            };
             serde_json::to_writer(&mut lines, &line)?;
             lines.push(b'\n');
         }
