@@ -38,7 +38,9 @@ pub async fn check_all(store: Arc<dyn NotificationStore>, tag: &str) {
     updates_never_resurrect(&*store, &format!("{tag}-resurrect")).await;
     projects_are_isolated(&*store, &format!("{tag}-iso")).await;
     concurrent_creates_stop_at_the_quota(store.clone(), &format!("{tag}-quota")).await;
-    concurrent_renames_onto_one_name_succeed_once(store, &format!("{tag}-race")).await;
+    concurrent_renames_onto_one_name_succeed_once(store.clone(), &format!("{tag}-race")).await;
+    let calls = mixed_clients_keep_every_invariant(store, &format!("{tag}-mixed"), 8, 40).await;
+    println!("{tag}: {calls} concurrent create/rename/delete calls, every invariant held");
 }
 
 pub async fn create_get_list_update_delete(store: &dyn NotificationStore, p: &str) {
@@ -208,3 +210,144 @@ pub async fn concurrent_renames_onto_one_name_succeed_once(
     assert_eq!(names.iter().filter(|n| *n == "winner").count(), 1);
     assert_eq!(names.len(), 10);
 }
+
+/// A tiny deterministic generator, so that a failing interleaving names its seed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// What one client saw happen.
+#[derive(Default)]
+struct Log {
+    created: Vec<String>,
+    deleted: Vec<String>,
+    failed_batches: Vec<Vec<String>>,
+    calls: usize,
+}
+
+/// `clients` parallel clients create, rename and batch-delete rules of one project at random
+/// (names from a small pool, so that they collide). Afterwards: at most 100 rules, names
+/// unique, nothing deleted is back, a refused batch deleted nothing, and no name claim leaked
+/// (every name not in use can be created). Returns the number of calls made.
+pub async fn mixed_clients_keep_every_invariant(
+    store: Arc<dyn NotificationStore>,
+    p: &str,
+    clients: usize,
+    calls_each: usize,
+) -> usize {
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let (store, p) = (store.clone(), p.to_owned());
+            tokio::spawn(async move {
+                let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ (c as u64 + 1));
+                let mut log = Log::default();
+                let mut mine: Vec<Notification> = Vec::new();
+                for i in 0..calls_each {
+                    log.calls += 1;
+                    let name = format!("n{}", rng.below(40));
+                    match rng.below(4) {
+                        0 | 1 => {
+                            let n = rule(&p, &format!("c{c}-{i}"), &name, i as i64);
+                            if store.create(&n).await.is_ok() {
+                                log.created.push(n.notification_id.clone());
+                                mine.push(n);
+                            }
+                        }
+                        2 if !mine.is_empty() => {
+                            let k = rng.below(mine.len());
+                            if let Ok(()) = store.update(&renamed(&mine[k], &name)).await {
+                                mine[k] = renamed(&mine[k], &name);
+                            }
+                        }
+                        _ => {
+                            // Delete one of ours and, at times, one id of another client's.
+                            let mut ids: Vec<String> = mine
+                                .iter()
+                                .take(2)
+                                .map(|n| n.notification_id.clone())
+                                .collect();
+                            if rng.below(2) == 0 {
+                                ids.push(format!(
+                                    "c{}-{}",
+                                    rng.below(clients),
+                                    rng.below(calls_each)
+                                ));
+                            }
+                            ids.dedup();
+                            if ids.is_empty() {
+                                continue;
+                            }
+                            match store.delete(&p, &ids).await {
+                                Ok(()) => {
+                                    mine.retain(|n| !ids.contains(&n.notification_id));
+                                    log.deleted.extend(ids);
+                                }
+                                Err(StoreError::NotFound(_)) => log.failed_batches.push(ids),
+                                Err(e) => panic!("unexpected {e}"),
+                            }
+                        }
+                    }
+                }
+                log
+            })
+        })
+        .collect();
+    let mut logs = Vec::new();
+    for t in tasks {
+        logs.push(t.await.unwrap());
+    }
+    let left = store.list(p).await.unwrap();
+    assert!(left.len() <= MAX, "{} rules", left.len());
+    let mut names: Vec<&str> = left.iter().map(|n| n.notification_name.as_str()).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "two rules share a name");
+    let ids: std::collections::HashSet<&str> =
+        left.iter().map(|n| n.notification_id.as_str()).collect();
+    let deleted: std::collections::HashSet<&str> = logs
+        .iter()
+        .flat_map(|l| &l.deleted)
+        .map(String::as_str)
+        .collect();
+    assert!(ids.is_disjoint(&deleted), "a deleted rule is back");
+    let created: std::collections::HashSet<&str> = logs
+        .iter()
+        .flat_map(|l| &l.created)
+        .map(String::as_str)
+        .collect();
+    for id in created.difference(&deleted) {
+        assert!(
+            ids.contains(id),
+            "rule {id} was created, never deleted, and is gone"
+        );
+    }
+    for batch in logs.iter().flat_map(|l| &l.failed_batches) {
+        for id in batch
+            .iter()
+            .filter(|id| created.contains(id.as_str()) && !deleted.contains(id.as_str()))
+        {
+            assert!(ids.contains(id.as_str()), "a refused batch deleted {id}");
+        }
+    }
+    for i in 0..40 {
+        let name = format!("n{i}");
+        if !names.contains(&name.as_str()) && left.len() < MAX {
+            store
+                .create(&rule(p, &format!("probe-{i}"), &name, 0))
+                .await
+                .unwrap_or_else(|e| panic!("the free name {name} is still claimed: {e}"));
+            store.delete(p, &[format!("probe-{i}")]).await.unwrap();
+        }
+    }
+    logs.iter().map(|l| l.calls).sum()
+}
+
+const MAX: usize = rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
