@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let table = std::env::var("TABLE_NAME")
         .map_err(|_| "TABLE_NAME is not set: the DynamoDB table of rules")?;
     let claim = std::env::var("PROJECT_CLAIM").unwrap_or_else(|_| "project_id".into());
-    let aws = aws_config::load_from_env().await;
+    let aws = aws_adapters::config::loader().load().await;
     let store = DynamoDbStore::new(aws_adapters::dynamodb::Client::new(&aws), table);
     let app = router(AppState {
         store: Arc::new(store),

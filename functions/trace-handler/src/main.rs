@@ -60,7 +60,7 @@ impl From<NotAllHandled> for Diagnostic {
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = Config::from_env()?;
-    let aws = aws_config::load_from_env().await;
+    let aws = aws_adapters::config::loader().load().await;
     let store = Arc::new(DynamoDbStore::new(
         aws_adapters::dynamodb::Client::new(&aws),
         config.table,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
@@ -66,8 +66,14 @@ impl Moto {
 
     /// SDK configuration for this server: dummy credentials, one region.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
+        self.sdk_config_via(&self.endpoint).await
+    }
+
+    /// SDK configuration for `endpoint` (this server, or a proxy in front of it), with the
+    /// functions' retry and timeout policy.
+    pub async fn sdk_config_via(&self, endpoint: &str) -> SdkConfig {
+        aws_adapters::config::loader()
+            .endpoint_url(endpoint)
             .region(Region::new("eu-west-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "test", "test", None, None, "moto",
