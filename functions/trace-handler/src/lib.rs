@@ -210,16 +210,37 @@ impl Handler {
                 }
             }
         }
-        if let Err(e) = self
-            .dedup
-            .record(&done, now_ms(), self.dedup_ttl_secs)
-            .await
-        {
-            // The messages went out; only a later redelivery could repeat them.
-            tracing::warn!(error = %e, "cannot record published pairs in the dedup log");
+        self.record_published(&done).await;
+    }
+
+    /// Records published pairs, retrying for a few seconds: the messages went out, and only a
+    /// pair missing from the log could be published again by a redelivery. (Reporting the item
+    /// as failed would not help: its redelivery would repeat the same messages.)
+    async fn record_published(&self, done: &[DedupKey]) {
+        if done.is_empty() {
+            return;
+        }
+        let mut wait = RECORD_FIRST_BACKOFF;
+        for attempt in 1..=RECORD_ATTEMPTS {
+            match self.dedup.record(done, now_ms(), self.dedup_ttl_secs).await {
+                Ok(()) => return,
+                Err(e) if attempt == RECORD_ATTEMPTS => {
+                    tracing::error!(error = %e, pairs = done.len(), "cannot record published pairs; a redelivery may repeat them");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "recording published pairs failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
         }
     }
 }
+
+/// Tries at recording published pairs (each a call with its own SDK retries), backing off
+/// 100 ms, 200 ms, ... 800 ms between them.
+const RECORD_ATTEMPTS: u32 = 5;
+const RECORD_FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 fn now_ms() -> i64 {
     SystemTime::now()

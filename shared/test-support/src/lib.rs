@@ -3,6 +3,8 @@
 //! isolates transactions (`scripts/moto_serial.py`), killed when dropped. A test that needs it and
 //! cannot start it fails: a test that did not run is a test that failed.
 
+pub mod faults;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

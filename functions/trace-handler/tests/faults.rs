@@ -1,0 +1,208 @@
+//! Faults between the handler and AWS (moto behind a fault-injecting proxy): throttling, 500s
+//! and hung requests, in a steady trickle and in a burst. Calls are retried with backoff; items
+//! that still fail come back as batch item failures and are redelivered, as SQS would; in the
+//! end every expected (trace, rule) pair has been published exactly once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_adapters::{DynamoDbStore, SnsPublisher};
+use ports::NotificationStore;
+use rules::{CompiledRules, CreateBody};
+use serde_json::{json, Value};
+use test_support::faults::{Fault, FaultProxy, Plan};
+use test_support::{create_rules_table, Moto};
+use trace_handler::Handler;
+
+const P: &str = "24edf66e79d04187acb99a463e610764";
+
+fn rules() -> Vec<rules::Notification> {
+    let sample =
+        CreateBody::parse(&std::fs::read("../../events/create-notification-request.json").unwrap())
+            .unwrap();
+    let everything = CreateBody::from_value(&json!({"notification_name": "audit_all", "operation_type": "complete", "topic_id": "urn:smn:r:p:key_events"})).unwrap();
+    let bob = CreateBody::from_value(&json!({
+        "notification_name": "bob_watch", "operation_type": "complete", "topic_id": "urn:smn:r:p:key_events",
+        "notify_user_list": [{"user_group": "dev", "user_list": ["dev-bob"]}]
+    }))
+    .unwrap();
+    [sample, everything, bob]
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| b.into_notification(format!("rule-{i}"), P.into(), i as i64))
+        .collect()
+}
+
+/// 60 traces from the samples, each with its own id, in SQS batches of 10.
+fn batches() -> Vec<Vec<(String, String)>> {
+    let samples: Vec<Value> = std::fs::read_to_string("../../events/cts-traces.jsonl")
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let records: Vec<(String, String)> = (0..60)
+        .map(|i| {
+            let mut t = samples[i % samples.len()].clone();
+            t["trace_id"] = json!(format!("trace-{i:03}"));
+            (format!("msg-{i:03}"), t.to_string())
+        })
+        .collect();
+    records.chunks(10).map(<[_]>::to_vec).collect()
+}
+
+fn sqs_event(records: &[(String, String)]) -> String {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|(id, body)| json!({"messageId": id, "receiptHandle": "h", "body": body, "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}))
+        .collect();
+    json!({"Records": records}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_pair_is_delivered_exactly_once_through_injected_faults() {
+    let moto = Moto::start().await;
+    let direct = moto.sdk_config().await;
+    let ddb = aws_adapters::dynamodb::Client::new(&direct);
+    create_rules_table(&ddb, "rules").await;
+    let sns = aws_adapters::sns::Client::new(&direct);
+    let sqs = aws_sdk_sqs::Client::new(&direct);
+    let topic = sns
+        .create_topic()
+        .name("key_events")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = sqs
+        .create_queue()
+        .queue_name("subscriber")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:eu-west-1:123456789012:subscriber")
+        .send()
+        .await
+        .unwrap();
+    let direct_store = DynamoDbStore::new(ddb, "rules");
+    let rules = rules();
+    for r in &rules {
+        direct_store.create(r).await.unwrap();
+    }
+
+    // A throttle every 7th request, a 500 every 7th (offset), a hang every 37th, and a burst
+    // of 12 failures in a row that outlasts a call's four attempts.
+    let plan: Plan = Arc::new(|n| match n {
+        40..=51 => Some(Fault::ServerError),
+        _ if n % 37 == 11 => Some(Fault::Hang),
+        _ if n % 7 == 3 => Some(Fault::Throttle),
+        _ if n % 7 == 5 => Some(Fault::ServerError),
+        _ => None,
+    });
+    let proxy = FaultProxy::start(&moto.endpoint, plan).await;
+    let faulty = moto.sdk_config_via(&proxy.endpoint).await;
+    let store = Arc::new(DynamoDbStore::new(
+        aws_adapters::dynamodb::Client::new(&faulty),
+        "rules",
+    ));
+    let publisher = Arc::new(SnsPublisher::new(
+        aws_adapters::sns::Client::new(&faulty),
+        "arn:aws:sns:eu-west-1:123456789012:",
+    ));
+    let handler = Handler::new(
+        store.clone(),
+        store,
+        publisher,
+        Duration::from_secs(60),
+        3600,
+    );
+
+    let compiled = CompiledRules::compile(&rules).unwrap();
+    let mut expected: HashMap<(String, String), usize> = HashMap::new();
+    let (mut redeliveries, mut reported) = (0, 0);
+    for batch in batches() {
+        for (_, body) in &batch {
+            let view = rules::trace::scan(body).unwrap();
+            for r in compiled.matches(&view).iter() {
+                *expected
+                    .entry((
+                        view.trace_id.as_deref().unwrap().to_owned(),
+                        compiled.rules()[r].notification_id.clone(),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+        let mut pending = batch;
+        for round in 0.. {
+            assert!(round < 20, "items still failing after 20 deliveries");
+            let summary = handler.handle(&sqs_event(&pending)).await;
+            let failed: Vec<String> = summary
+                .failures
+                .iter()
+                .filter_map(|f| f.message_id.clone())
+                .collect();
+            if failed.is_empty() {
+                break;
+            }
+            reported += failed.len();
+            redeliveries += 1;
+            pending.retain(|(id, _)| failed.contains(id));
+        }
+    }
+
+    let mut delivered: HashMap<(String, String), usize> = HashMap::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if got.messages().is_empty() {
+            break;
+        }
+        for m in got.messages() {
+            let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            let message: Value =
+                serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+            let key = (
+                message["trace"]["trace_id"].as_str().unwrap().to_owned(),
+                message["notification"]["id"].as_str().unwrap().to_owned(),
+            );
+            *delivered.entry(key).or_default() += 1;
+            sqs.delete_message()
+                .queue_url(&queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let duplicates: usize = delivered.values().map(|n| n - 1).sum();
+    let lost = expected
+        .keys()
+        .filter(|k| !delivered.contains_key(*k))
+        .count();
+    println!(
+        "requests {}, faults injected {}, items reported for redelivery {reported} over {redeliveries} redeliveries, pairs expected {}, delivered {}, duplicates {duplicates}, lost {lost}",
+        proxy.requests(),
+        proxy.injected(),
+        expected.len(),
+        delivered.len()
+    );
+    assert!(
+        proxy.injected() >= 20 && reported > 0,
+        "the faults did bite"
+    );
+    assert_eq!(delivered, expected);
+}
