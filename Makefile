@@ -21,7 +21,7 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit: venv
-	cargo test --workspace
+	cargo test --workspace -- --show-output
 
 ## template.yaml lints clean and sets exactly the variables each function reads.
 template: venv

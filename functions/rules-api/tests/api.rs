@@ -518,3 +518,65 @@ async fn storage_failures_are_500_without_internals() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_caller_of_another_project_cannot_read_change_or_delete_its_rules() {
+    let gateway = Api::new(CallerPolicy::RequestContext);
+    let as_caller = |project: &str, method: &str, uri: String, body: Option<Value>| {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
+            .unwrap();
+        req.extensions_mut().insert(CallerProject(project.into()));
+        req
+    };
+    let created = gateway
+        .send(as_caller(
+            P,
+            "POST",
+            format!("/v3/{P}/notifications"),
+            Some(rule("owned")),
+        ))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.body["notification_id"].as_str().unwrap().to_owned();
+    let mut change = rule("stolen");
+    change["notification_id"] = json!(id);
+    change["status"] = json!("disabled");
+    for (method, uri, body) in [
+        (
+            "GET",
+            format!("/v3/{P}/notifications/smn?notification_name=owned"),
+            None,
+        ),
+        ("PUT", format!("/v3/{P}/notifications"), Some(change)),
+        (
+            "DELETE",
+            format!("/v3/{P}/notifications?notification_id={id}"),
+            None,
+        ),
+        ("GET", format!("/v3/{P}/quotas"), None),
+    ] {
+        assert_error(
+            &gateway
+                .send(as_caller("b-project", method, uri, body))
+                .await,
+            403,
+            "CTS.0013",
+        );
+    }
+    let still = gateway
+        .send(as_caller(
+            P,
+            "GET",
+            format!("/v3/{P}/notifications/smn"),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        still.body["notifications"][0], created.body,
+        "unchanged by the other project's caller"
+    );
+}
