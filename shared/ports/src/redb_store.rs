@@ -202,11 +202,17 @@ fn dedup_key(k: &DedupKey) -> String {
 impl DedupLog for RedbStore {
     async fn seen(&self, keys: &[DedupKey]) -> Result<Vec<bool>, StoreError> {
         let keys: Vec<String> = keys.iter().map(dedup_key).collect();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(read_err)?;
             let table = txn.open_table(DEDUP).map_err(read_err)?;
             keys.iter()
-                .map(|k| Ok(table.get(k.as_str()).map_err(read_err)?.is_some()))
+                .map(|k| {
+                    let expires = table.get(k.as_str()).map_err(read_err)?.map(|e| e.value());
+                    Ok(expires.is_some_and(|e| e > now_ms))
+                })
                 .collect()
         })
         .await

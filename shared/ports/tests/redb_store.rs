@@ -39,7 +39,17 @@ async fn the_dedup_log_remembers_published_pairs() {
         notification_id: n.into(),
     };
     assert_eq!(store.seen(&[key("t1", "n1")]).await.unwrap(), [false]);
-    store.record(&[key("t1", "n1")], 0, 60).await.unwrap();
+    store.record(&[key("t0", "n1")], 0, 60).await.unwrap();
+    assert_eq!(
+        store.seen(&[key("t0", "n1")]).await.unwrap(),
+        [false],
+        "recorded in 1970, long expired"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    store.record(&[key("t1", "n1")], now, 60).await.unwrap();
     assert_eq!(
         store
             .seen(&[key("t1", "n1"), key("t1", "n2"), key("t2", "n1")])
