@@ -1,14 +1,17 @@
 //! A fault-injecting HTTP proxy for moto: each request is either forwarded, or answered with
 //! throttling, a 500, or nothing for longer than an attempt may wait, as the plan decides.
-//! Faults are injected before the request reaches moto, so a failed call had no effect.
+//! Faults are injected before the request reaches moto, so a failed call had no effect. It
+//! also counts the calls by operation (`dynamodb:Query`, `sns:PublishBatch`, ...).
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
@@ -27,9 +30,59 @@ pub type Plan = Arc<dyn Fn(usize) -> Option<Fault> + Send + Sync>;
 
 pub struct FaultProxy {
     pub endpoint: String,
-    requests: Arc<AtomicUsize>,
-    injected: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
+}
+
+/// What the connections share: where to forward, the plan, and the counts.
+struct Shared {
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: String,
+    plan: Plan,
+    requests: AtomicUsize,
+    injected: AtomicUsize,
+    calls: Mutex<BTreeMap<String, usize>>,
+}
+
+/// Counts one request, then injects its planned fault or forwards it.
+async fn proxy(state: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let n = state.requests.fetch_add(1, Ordering::SeqCst);
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    *state
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(operation(&parts.headers, &body))
+        .or_default() += 1;
+    if let Some(fault) = (state.plan)(n) {
+        state.injected.fetch_add(1, Ordering::SeqCst);
+        return Ok(fault_response(fault, parts.headers.contains_key("x-amz-target")).await);
+    }
+    let uri = format!("{}{}", state.upstream, parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    let mut forward = Request::builder().method(parts.method).uri(uri);
+    for (k, v) in &parts.headers {
+        forward = forward.header(k, v);
+    }
+    let Ok(resp) = state.client.request(forward.body(Full::new(body)).expect("request")).await else {
+        return Ok(fault_response(Fault::ServerError, false).await);
+    };
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// `service:Operation` of an AWS request: JSON protocols name it in `x-amz-target`, the query
+/// protocol (SNS) in the form body's `Action`.
+fn operation(headers: &hyper::HeaderMap, body: &[u8]) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|t| t.to_str().ok()) {
+        let (service, op) = target.split_once('.').unwrap_or(("?", target));
+        let service = if service.starts_with("DynamoDB") { "dynamodb" } else if service.starts_with("AmazonSQS") { "sqs" } else { service };
+        return format!("{service}:{op}");
+    }
+    let body = String::from_utf8_lossy(body);
+    let action = body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or("?");
+    format!("sns:{action}")
 }
 
 impl Drop for FaultProxy {
@@ -41,97 +94,49 @@ impl Drop for FaultProxy {
 impl FaultProxy {
     /// Listens on a free loopback port, forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, plan: Plan) -> FaultProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let injected = Arc::new(AtomicUsize::new(0));
-        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-        let upstream = upstream.to_owned();
-        let (counter, faults) = (requests.clone(), injected.clone());
+        let shared = Arc::new(Shared {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            upstream: upstream.to_owned(),
+            plan,
+            requests: AtomicUsize::new(0),
+            injected: AtomicUsize::new(0),
+            calls: Mutex::new(BTreeMap::new()),
+        });
+        let state = shared.clone();
         let server = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let (client, upstream, plan, counter, faults) = (
-                    client.clone(),
-                    upstream.clone(),
-                    plan.clone(),
-                    counter.clone(),
-                    faults.clone(),
-                );
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = state.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (client, upstream, plan, counter, faults) = (
-                            client.clone(),
-                            upstream.clone(),
-                            plan.clone(),
-                            counter.clone(),
-                            faults.clone(),
-                        );
-                        async move {
-                            let n = counter.fetch_add(1, Ordering::SeqCst);
-                            let (parts, body) = req.into_parts();
-                            let body = body
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            if let Some(fault) = plan(n) {
-                                faults.fetch_add(1, Ordering::SeqCst);
-                                let json = parts.headers.contains_key("x-amz-target");
-                                return Ok::<_, hyper::Error>(fault_response(fault, json).await);
-                            }
-                            let uri = format!(
-                                "{upstream}{}",
-                                parts.uri.path_and_query().map_or("/", |p| p.as_str())
-                            );
-                            let mut forward = Request::builder().method(parts.method).uri(uri);
-                            for (k, v) in &parts.headers {
-                                forward = forward.header(k, v);
-                            }
-                            let resp = match client
-                                .request(forward.body(Full::new(body)).expect("request"))
-                                .await
-                            {
-                                Ok(r) => r,
-                                Err(_) => {
-                                    return Ok(fault_response(Fault::ServerError, false).await)
-                                }
-                            };
-                            let (parts, body) = resp.into_parts();
-                            let body = body
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            Ok(Response::from_parts(parts, Full::new(body)))
-                        }
-                    });
+                    let service = hyper::service::service_fn(move |req| proxy(state.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;
                 });
             }
         });
-        FaultProxy {
-            endpoint,
-            requests,
-            injected,
-            server,
-        }
+        FaultProxy { endpoint, shared, server }
+    }
+
+    /// A proxy that injects nothing: it only counts.
+    pub async fn counting(upstream: &str) -> FaultProxy {
+        FaultProxy::start(upstream, Arc::new(|_| None)).await
+    }
+
+    /// Calls seen so far, by `service:Operation`.
+    pub fn calls(&self) -> BTreeMap<String, usize> {
+        self.shared.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Requests seen so far.
     pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
+        self.shared.requests.load(Ordering::SeqCst)
     }
 
     /// Faults injected so far.
     pub fn injected(&self) -> usize {
-        self.injected.load(Ordering::SeqCst)
+        self.shared.injected.load(Ordering::SeqCst)
     }
 }
 

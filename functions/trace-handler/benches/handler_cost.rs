@@ -1,0 +1,84 @@
+//! Handler cost per 1000 traces, counted at the wire: 100 SQS batches of 10 traces over 10
+//! projects, 20 % of the traces matching a rule, against moto through a counting proxy. Prints
+//! the AWS calls by operation per 1000 traces and checks them against the budget: at most one
+//! rules read per project per cache period, at most ⌈matches / 10⌉ SNS calls per topic per
+//! batch, dedup reads and writes batched.
+//!
+//! Usage: `cargo bench -p trace-handler --bench handler_cost` (starts its own moto).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_adapters::{DynamoDbStore, SnsPublisher};
+use ports::NotificationStore;
+use rules::CreateBody;
+use serde_json::json;
+use test_support::faults::FaultProxy;
+use test_support::{create_rules_table, Moto};
+use trace_handler::Handler;
+
+const PROJECTS: usize = 10;
+const TRACES: usize = 1000;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let moto = Moto::start().await;
+    let direct = moto.sdk_config().await;
+    let ddb = aws_adapters::dynamodb::Client::new(&direct);
+    create_rules_table(&ddb, "rules").await;
+    let sns = aws_adapters::sns::Client::new(&direct);
+    let store = DynamoDbStore::new(ddb, "rules");
+    for p in 0..PROJECTS {
+        sns.create_topic().name(format!("alerts_{p}")).send().await.unwrap();
+        let body = json!({
+            "notification_name": "deletes", "operation_type": "customized",
+            "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}],
+            "topic_id": format!("urn:smn:eu-west-1:project{p}:alerts_{p}")
+        });
+        let n = CreateBody::from_value(&body).unwrap().into_notification(format!("rule-{p}"), format!("project{p}"), 0);
+        store.create(&n).await.unwrap();
+    }
+    let proxy = FaultProxy::counting(&moto.endpoint).await;
+    let counted = moto.sdk_config_via(&proxy.endpoint).await;
+    let store = Arc::new(DynamoDbStore::new(aws_adapters::dynamodb::Client::new(&counted), "rules"));
+    let publisher = Arc::new(SnsPublisher::new(aws_adapters::sns::Client::new(&counted), "arn:aws:sns:eu-west-1:123456789012:"));
+    let handler = Handler::new(store.clone(), store, publisher, Duration::from_secs(10), 3600);
+
+    let mut matches = 0;
+    let mut sns_budget = 0;
+    let started = Instant::now();
+    for batch in 0..TRACES / 10 {
+        let mut per_topic: HashMap<usize, usize> = HashMap::new();
+        let records: Vec<_> = (0..10)
+            .map(|k| {
+                let i = batch * 10 + k;
+                let project = i % PROJECTS;
+                let name = if i % 5 == 0 { "deleteServer" } else { "listServers" };
+                if name == "deleteServer" {
+                    *per_topic.entry(project).or_default() += 1;
+                }
+                let trace = json!({"trace_id": format!("t{i}"), "trace_name": name, "service_type": "ECS", "resource_type": "ecs",
+                    "project_id": format!("project{project}"), "user": {"name": "ops"}, "trace_rating": "normal"});
+                json!({"messageId": format!("m{i}"), "body": trace.to_string(), "eventSource": "aws:sqs"})
+            })
+            .collect();
+        sns_budget += per_topic.values().map(|n| n.div_ceil(10)).sum::<usize>();
+        let summary = handler.handle(&json!({"Records": records}).to_string()).await;
+        assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+        matches += summary.published;
+    }
+    let elapsed = started.elapsed();
+    let calls = proxy.calls();
+    let per_1000 = |op: &str| calls.get(op).copied().unwrap_or(0) * 1000 / TRACES;
+    println!("handler cost: {TRACES} traces in {} batches over {PROJECTS} projects, {matches} matches, {:.0} ms against moto", TRACES / 10, elapsed.as_secs_f64() * 1e3);
+    for (op, n) in &calls {
+        println!("  {op}: {} per 1000 traces", n * 1000 / TRACES);
+    }
+    let total: usize = calls.values().sum();
+    println!("  all AWS calls: {} per 1000 traces", total * 1000 / TRACES);
+    assert!(per_1000("dynamodb:Query") <= PROJECTS, "at most one rules read per project per cache period");
+    assert!(calls.get("sns:PublishBatch").copied().unwrap_or(0) <= sns_budget, "at most ⌈matches / 10⌉ SNS calls per topic per batch ({sns_budget})");
+    assert!(per_1000("dynamodb:BatchGetItem") <= TRACES / 10 && per_1000("dynamodb:BatchWriteItem") <= TRACES / 10, "dedup batched");
+    assert!(!calls.contains_key("dynamodb:PutItem") && !calls.contains_key("sns:Publish"), "no unbatched writes");
+}
