@@ -4,6 +4,7 @@
 //! cannot start it fails: a test that did not run is a test that failed.
 
 pub mod faults;
+pub mod runtime_api;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
