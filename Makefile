@@ -7,7 +7,7 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: release run test lint unit api-clients template lambda-smoke local-aws bench bench-check venv
+.PHONY: bench-all profile release run test lint unit api-clients template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
@@ -44,6 +44,24 @@ local-aws: venv
 bench:
 	@test -f $(WORKLOAD)/events.jsonl || python3 bench/gen_workload.py $(WORKLOAD) $(EVENTS)
 	cargo bench -p rules --bench matcher -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
+
+## Every benchmark: matcher, handler cost (AWS calls per 1000 traces), cold start of the
+## release binaries, local server load. Figures go to the terminal; BENCHMARKS.md keeps them.
+bench-all: venv bench
+	cargo bench -p trace-handler --bench handler_cost
+	cargo build --release -p rules-api -p trace-handler
+	cargo bench -p trace-handler --bench cold_start
+	cargo bench -p local-server --bench intake_load
+
+## Where the matcher's time goes: perf samples of the benchmark on 5 000 events (needs perf).
+profile:
+	@test -f $(WORKLOAD)/events.jsonl || python3 bench/gen_workload.py $(WORKLOAD) $(EVENTS)
+	mkdir -p target/profile && head -5000 $(WORKLOAD)/events.jsonl > target/profile/events.jsonl
+	cp $(WORKLOAD)/rules_max_100.json target/profile/
+	cargo bench -p rules --bench matcher --no-run
+	perf record -o target/profile/perf.data $$(ls -t target/release/deps/matcher-* | grep -v '\.d$$' | head -1) \
+		$(call abs,target/profile) $(call abs,target/profile/out) 100
+	perf report -i target/profile/perf.data --no-children --stdio | grep -E '^ +[0-9]' | head -20
 
 ## The benchmark's outputs equal the reference oracle's, by digest, on a small workload.
 bench-check:

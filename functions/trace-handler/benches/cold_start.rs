@@ -23,14 +23,30 @@ async fn main() {
     let moto = Moto::start().await;
     let aws = moto.sdk_config().await;
     create_rules_table(&aws_adapters::dynamodb::Client::new(&aws), "rules").await;
-    aws_adapters::sns::Client::new(&aws).create_topic().name("key_events").send().await.unwrap();
+    aws_adapters::sns::Client::new(&aws)
+        .create_topic()
+        .name("key_events")
+        .send()
+        .await
+        .unwrap();
     let functions = [
         ("rules-api", "events/api/quotas.json", "\"statusCode\":200"),
-        ("trace-handler", "events/sqs-batch-cts-traces-with-poison.json", "poison-0001"),
+        (
+            "trace-handler",
+            "events/sqs-batch-cts-traces-with-poison.json",
+            "poison-0001",
+        ),
     ];
     for (name, event, expect) in functions {
         let binary = root().join("target/release").join(name);
-        let size = std::fs::metadata(&binary).unwrap_or_else(|_| panic!("build {} first: cargo build --release -p {name}", binary.display())).len();
+        let size = std::fs::metadata(&binary)
+            .unwrap_or_else(|_| {
+                panic!(
+                    "build {} first: cargo build --release -p {name}",
+                    binary.display()
+                )
+            })
+            .len();
         let event = std::fs::read(root().join(event)).unwrap();
         let mut times = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {
@@ -52,13 +68,18 @@ async fn main() {
                     ("AWS_SECRET_ACCESS_KEY", "test"),
                     ("TABLE_NAME", "rules"),
                     ("PROJECT_CLAIM", "project_id"),
-                    ("SMN_TOPIC_ARN_PREFIX", "arn:aws:sns:eu-west-1:123456789012:"),
+                    (
+                        "SMN_TOPIC_ARN_PREFIX",
+                        "arn:aws:sns:eu-west-1:123456789012:",
+                    ),
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start the function");
-            let (at, answer) = tokio::time::timeout(Duration::from_secs(20), api.answer()).await.expect("an answer within 20 s");
+            let (at, answer) = tokio::time::timeout(Duration::from_secs(20), api.answer())
+                .await
+                .expect("an answer within 20 s");
             let _ = child.kill();
             let _ = child.wait();
             assert!(answer.contains(expect), "{name} answered {answer}");

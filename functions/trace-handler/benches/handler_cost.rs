@@ -30,20 +30,40 @@ async fn main() {
     let sns = aws_adapters::sns::Client::new(&direct);
     let store = DynamoDbStore::new(ddb, "rules");
     for p in 0..PROJECTS {
-        sns.create_topic().name(format!("alerts_{p}")).send().await.unwrap();
+        sns.create_topic()
+            .name(format!("alerts_{p}"))
+            .send()
+            .await
+            .unwrap();
         let body = json!({
             "notification_name": "deletes", "operation_type": "customized",
             "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}],
             "topic_id": format!("urn:smn:eu-west-1:project{p}:alerts_{p}")
         });
-        let n = CreateBody::from_value(&body).unwrap().into_notification(format!("rule-{p}"), format!("project{p}"), 0);
+        let n = CreateBody::from_value(&body).unwrap().into_notification(
+            format!("rule-{p}"),
+            format!("project{p}"),
+            0,
+        );
         store.create(&n).await.unwrap();
     }
     let proxy = FaultProxy::counting(&moto.endpoint).await;
     let counted = moto.sdk_config_via(&proxy.endpoint).await;
-    let store = Arc::new(DynamoDbStore::new(aws_adapters::dynamodb::Client::new(&counted), "rules"));
-    let publisher = Arc::new(SnsPublisher::new(aws_adapters::sns::Client::new(&counted), "arn:aws:sns:eu-west-1:123456789012:"));
-    let handler = Handler::new(store.clone(), store, publisher, Duration::from_secs(10), 3600);
+    let store = Arc::new(DynamoDbStore::new(
+        aws_adapters::dynamodb::Client::new(&counted),
+        "rules",
+    ));
+    let publisher = Arc::new(SnsPublisher::new(
+        aws_adapters::sns::Client::new(&counted),
+        "arn:aws:sns:eu-west-1:123456789012:",
+    ));
+    let handler = Handler::new(
+        store.clone(),
+        store,
+        publisher,
+        Duration::from_secs(10),
+        3600,
+    );
 
     let mut matches = 0;
     let mut sns_budget = 0;
@@ -64,7 +84,9 @@ async fn main() {
             })
             .collect();
         sns_budget += per_topic.values().map(|n| n.div_ceil(10)).sum::<usize>();
-        let summary = handler.handle(&json!({"Records": records}).to_string()).await;
+        let summary = handler
+            .handle(&json!({"Records": records}).to_string())
+            .await;
         assert!(summary.failures.is_empty(), "{:?}", summary.failures);
         matches += summary.published;
     }
@@ -77,8 +99,21 @@ async fn main() {
     }
     let total: usize = calls.values().sum();
     println!("  all AWS calls: {} per 1000 traces", total * 1000 / TRACES);
-    assert!(per_1000("dynamodb:Query") <= PROJECTS, "at most one rules read per project per cache period");
-    assert!(calls.get("sns:PublishBatch").copied().unwrap_or(0) <= sns_budget, "at most ⌈matches / 10⌉ SNS calls per topic per batch ({sns_budget})");
-    assert!(per_1000("dynamodb:BatchGetItem") <= TRACES / 10 && per_1000("dynamodb:BatchWriteItem") <= TRACES / 10, "dedup batched");
-    assert!(!calls.contains_key("dynamodb:PutItem") && !calls.contains_key("sns:Publish"), "no unbatched writes");
+    assert!(
+        per_1000("dynamodb:Query") <= PROJECTS,
+        "at most one rules read per project per cache period"
+    );
+    assert!(
+        calls.get("sns:PublishBatch").copied().unwrap_or(0) <= sns_budget,
+        "at most ⌈matches / 10⌉ SNS calls per topic per batch ({sns_budget})"
+    );
+    assert!(
+        per_1000("dynamodb:BatchGetItem") <= TRACES / 10
+            && per_1000("dynamodb:BatchWriteItem") <= TRACES / 10,
+        "dedup batched"
+    );
+    assert!(
+        !calls.contains_key("dynamodb:PutItem") && !calls.contains_key("sns:Publish"),
+        "no unbatched writes"
+    );
 }

@@ -78,9 +78,11 @@ fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Pat
         })
         .collect();
     let parse_ms = parse_start.elapsed().as_secs_f64() * 1e3;
+    let rss_before = resident_bytes();
     let compile_start = Instant::now();
     let compiled = CompiledRules::compile(&notifications).expect("compile");
     let compile_ms = compile_start.elapsed().as_secs_f64() * 1e3;
+    let compile_mb = resident_bytes().saturating_sub(rss_before) as f64 / 1e6;
 
     let mut fired = vec![Fired::default(); lines.len()];
     let mut rates = Vec::with_capacity(runs);
@@ -102,7 +104,7 @@ fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Pat
     let median = rates[rates.len() / 2];
     println!("bench {set} traces_per_sec={median:.0}");
     eprintln!(
-        "  {set}: rules={} parse={parse_ms:.1}ms compile={compile_ms:.1}ms runs={} min={:.0} max={:.0} fired={}",
+        "  {set}: rules={} parse={parse_ms:.1}ms compile={compile_ms:.1}ms (+{compile_mb:.1} MB resident) runs={} min={:.0} max={:.0} fired={}",
         compiled.rules().len(),
         rates.len(),
         rates[0],
@@ -124,4 +126,14 @@ fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Pat
         writeln!(out, "{i}\t{}", names.join(",")).expect("write .out");
     }
     out.flush().expect("flush .out");
+}
+
+/// This process's resident memory (Linux), to see what compiling a rule set costs.
+fn resident_bytes() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }

@@ -45,10 +45,17 @@ struct Shared {
 }
 
 /// Counts one request, then injects its planned fault or forwards it.
-async fn proxy(state: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn proxy(
+    state: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let n = state.requests.fetch_add(1, Ordering::SeqCst);
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     *state
         .calls
         .lock()
@@ -59,16 +66,28 @@ async fn proxy(state: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Fu
         state.injected.fetch_add(1, Ordering::SeqCst);
         return Ok(fault_response(fault, parts.headers.contains_key("x-amz-target")).await);
     }
-    let uri = format!("{}{}", state.upstream, parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    let uri = format!(
+        "{}{}",
+        state.upstream,
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
     let mut forward = Request::builder().method(parts.method).uri(uri);
     for (k, v) in &parts.headers {
         forward = forward.header(k, v);
     }
-    let Ok(resp) = state.client.request(forward.body(Full::new(body)).expect("request")).await else {
+    let Ok(resp) = state
+        .client
+        .request(forward.body(Full::new(body)).expect("request"))
+        .await
+    else {
         return Ok(fault_response(Fault::ServerError, false).await);
     };
     let (parts, body) = resp.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
@@ -77,11 +96,20 @@ async fn proxy(state: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Fu
 fn operation(headers: &hyper::HeaderMap, body: &[u8]) -> String {
     if let Some(target) = headers.get("x-amz-target").and_then(|t| t.to_str().ok()) {
         let (service, op) = target.split_once('.').unwrap_or(("?", target));
-        let service = if service.starts_with("DynamoDB") { "dynamodb" } else if service.starts_with("AmazonSQS") { "sqs" } else { service };
+        let service = if service.starts_with("DynamoDB") {
+            "dynamodb"
+        } else if service.starts_with("AmazonSQS") {
+            "sqs"
+        } else {
+            service
+        };
         return format!("{service}:{op}");
     }
     let body = String::from_utf8_lossy(body);
-    let action = body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or("?");
+    let action = body
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("?");
     format!("sns:{action}")
 }
 
@@ -94,7 +122,9 @@ impl Drop for FaultProxy {
 impl FaultProxy {
     /// Listens on a free loopback port, forwarding to `upstream` (`http://host:port`).
     pub async fn start(upstream: &str, plan: Plan) -> FaultProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let endpoint = format!("http://{}", listener.local_addr().expect("proxy address"));
         let shared = Arc::new(Shared {
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -116,7 +146,11 @@ impl FaultProxy {
                 });
             }
         });
-        FaultProxy { endpoint, shared, server }
+        FaultProxy {
+            endpoint,
+            shared,
+            server,
+        }
     }
 
     /// A proxy that injects nothing: it only counts.
@@ -126,7 +160,11 @@ impl FaultProxy {
 
     /// Calls seen so far, by `service:Operation`.
     pub fn calls(&self) -> BTreeMap<String, usize> {
-        self.shared.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Requests seen so far.

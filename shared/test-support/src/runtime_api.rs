@@ -35,20 +35,33 @@ impl Drop for RuntimeApi {
 impl RuntimeApi {
     /// Serves `event` to the first `next` call; later calls wait forever.
     pub async fn start(event: Vec<u8>) -> RuntimeApi {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let address = listener.local_addr().expect("address").to_string();
-        let state = Arc::new(State { event, served: Mutex::new(false), answer: Mutex::new(None), answered: Notify::new() });
+        let state = Arc::new(State {
+            event,
+            served: Mutex::new(false),
+            answer: Mutex::new(None),
+            answered: Notify::new(),
+        });
         let shared = state.clone();
         let server = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let state = shared.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| serve(state.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        RuntimeApi { address, state, server }
+        RuntimeApi {
+            address,
+            state,
+            server,
+        }
     }
 
     /// Waits for the function's answer: when it came, and whether it was a response or an error
@@ -56,7 +69,13 @@ impl RuntimeApi {
     pub async fn answer(&self) -> (Instant, String) {
         loop {
             let notified = self.state.answered.notified();
-            if let Some(a) = self.state.answer.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            if let Some(a) = self
+                .state
+                .answer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+            {
                 return a;
             }
             notified.await;
@@ -64,26 +83,54 @@ impl RuntimeApi {
     }
 }
 
-async fn serve(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn serve(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     if path.ends_with("/invocation/next") {
-        let first = !std::mem::replace(&mut *state.served.lock().unwrap_or_else(|e| e.into_inner()), true);
+        let first = !std::mem::replace(
+            &mut *state.served.lock().unwrap_or_else(|e| e.into_inner()),
+            true,
+        );
         if !first {
             std::future::pending::<()>().await;
         }
-        let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()) + 30_000;
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+            + 30_000;
         return Ok(Response::builder()
             .header("lambda-runtime-aws-request-id", "cold-start-1")
             .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:eu-west-1:123456789012:function:bench")
-            .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:eu-west-1:123456789012:function:bench",
+            )
+            .header(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000",
+            )
             .body(Full::new(Bytes::from(state.event.clone())))
             .expect("response"));
     }
     let at = Instant::now();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let kind = if path.ends_with("/response") { "response" } else { "error" };
-    *state.answer.lock().unwrap_or_else(|e| e.into_inner()) = Some((at, format!("{kind}: {}", String::from_utf8_lossy(&body))));
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let kind = if path.ends_with("/response") {
+        "response"
+    } else {
+        "error"
+    };
+    *state.answer.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((at, format!("{kind}: {}", String::from_utf8_lossy(&body))));
     state.answered.notify_waiters();
-    Ok(Response::builder().status(202).body(Full::new(Bytes::new())).expect("response"))
+    Ok(Response::builder()
+        .status(202)
+        .body(Full::new(Bytes::new()))
+        .expect("response"))
 }
