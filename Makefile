@@ -50,7 +50,8 @@ bench:
 bench-all: venv bench
 	cargo bench -p trace-handler --bench handler_cost
 	cargo build --release -p rules-api -p trace-handler
-	cargo bench -p trace-handler --bench cold_start
+	mkdir -p target/cold-start && cp target/release/rules-api target/release/trace-handler target/cold-start/
+	COLD_START_BINARIES=$(CURDIR)/target/cold-start cargo bench -p trace-handler --bench cold_start
 	cargo bench -p local-server --bench intake_load
 
 ## Where the matcher's time goes: perf samples of the benchmark on 5 000 events (needs perf).

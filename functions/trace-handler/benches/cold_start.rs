@@ -2,8 +2,10 @@
 //! configuration, SDK clients and that event's AWS calls (to moto) included, served by a minimal
 //! Lambda Runtime API. 20 runs each; prints the median and the slowest, and the binary sizes.
 //!
-//! Usage: `cargo build --release -p rules-api -p trace-handler` first (release binaries in
-//! `target/release`), then `cargo bench -p trace-handler --bench cold_start`.
+//! Usage: `cargo build --release -p rules-api -p trace-handler`, copy the two binaries to a
+//! directory named by `COLD_START_BINARIES` (else `target/release` is used, where `cargo bench`
+//! rebuilds this package's binary with the bench profile), then
+//! `cargo bench -p trace-handler --bench cold_start`.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -38,7 +40,9 @@ async fn main() {
         ),
     ];
     for (name, event, expect) in functions {
-        let binary = root().join("target/release").join(name);
+        let dir = std::env::var("COLD_START_BINARIES")
+            .map_or_else(|_| root().join("target/release"), PathBuf::from);
+        let binary = dir.join(name);
         let size = std::fs::metadata(&binary)
             .unwrap_or_else(|_| {
                 panic!(
