@@ -50,6 +50,23 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// What the Lambda function answers: for SQS, the partial batch response; otherwise the
+    /// summary, or an error naming the failed items, so that the invoker retries them.
+    pub fn lambda_response(&self) -> Result<serde_json::Value, String> {
+        if self.shape == Some(Shape::Sqs) {
+            return Ok(self.batch_item_failures());
+        }
+        if !self.failures.is_empty() {
+            let items: Vec<String> = self
+                .failures
+                .iter()
+                .map(|f| format!("item {}: {}", f.item, f.error))
+                .collect();
+            return Err(items.join("; "));
+        }
+        serde_json::to_value(self).map_err(|e| e.to_string())
+    }
+
     /// The SQS partial batch response: the failed items' message ids.
     pub fn batch_item_failures(&self) -> serde_json::Value {
         let ids: Vec<_> = self

@@ -7,7 +7,6 @@ use std::time::Duration;
 use aws_adapters::{DynamoDbStore, SnsPublisher};
 use lambda_runtime::{run, service_fn, tracing, Diagnostic, Error, LambdaEvent};
 use serde_json::value::RawValue;
-use serde_json::Value;
 use trace_handler::Handler;
 
 /// Configuration, read once at start; a missing variable stops the function with its name.
@@ -80,20 +79,7 @@ async fn main() -> Result<(), Error> {
         let handler = handler.clone();
         async move {
             let summary = handler.handle(event.payload.get()).await;
-            match summary.shape {
-                Some(rules::trace::envelope::Shape::Sqs) => Ok(summary.batch_item_failures()),
-                _ if !summary.failures.is_empty() => Err(NotAllHandled(
-                    summary
-                        .failures
-                        .iter()
-                        .map(|f| format!("item {}: {}", f.item, f.error))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )),
-                _ => serde_json::to_value(&summary)
-                    .map_err(|e| NotAllHandled(e.to_string()))
-                    .map(|v: Value| v),
-            }
+            summary.lambda_response().map_err(NotAllHandled)
         }
     }))
     .await
