@@ -1,30 +1,45 @@
 //! Behind API Gateway: the caller's project from the request context, a JWT claim (HTTP API)
-//! or a Lambda-authorizer context value (HTTP or REST API), named by configuration.
+//! or a Lambda-authorizer context value (HTTP or REST API), named by configuration; and API
+//! Gateway's request id as the request's id, so that logs and answers match its access logs.
 
 use crate::CallerProject;
 use axum::extract::Request;
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
 use lambda_http::request::RequestContext;
 
-/// Adds [`CallerProject`] to each request whose authorizer established one.
-pub fn with_caller_project(app: Router, claim: String) -> Router {
+/// Adds [`CallerProject`] to each request whose authorizer established one, and an
+/// `X-Request-Id` from the request context when the caller sent none.
+pub fn with_gateway_context(app: Router, claim: String) -> Router {
     app.layer(axum::middleware::from_fn(
         move |mut req: Request, next: Next| {
             let claim = claim.clone();
             async move {
-                if let Some(project) = req
-                    .extensions()
-                    .get::<RequestContext>()
-                    .and_then(|c| caller_project(c, &claim))
-                {
-                    req.extensions_mut().insert(CallerProject(project));
+                let ctx = req.extensions().get::<RequestContext>().cloned();
+                if let Some(ctx) = ctx {
+                    if let Some(project) = caller_project(&ctx, &claim) {
+                        req.extensions_mut().insert(CallerProject(project));
+                    }
+                    let id =
+                        gateway_request_id(&ctx).and_then(|id| HeaderValue::from_str(&id).ok());
+                    if let (Some(id), false) = (id, req.headers().contains_key("x-request-id")) {
+                        req.headers_mut().insert("x-request-id", id);
+                    }
                 }
                 Ok::<Response, std::convert::Infallible>(next.run(req).await)
             }
         },
     ))
+}
+
+fn gateway_request_id(ctx: &RequestContext) -> Option<String> {
+    match ctx {
+        RequestContext::ApiGatewayV2(c) => c.request_id.clone(),
+        RequestContext::ApiGatewayV1(c) => c.request_id.clone(),
+        _ => None,
+    }
 }
 
 fn caller_project(ctx: &RequestContext, claim: &str) -> Option<String> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_adapters::DynamoDbStore;
 use lambda_http::{run, tracing, Error};
-use rules_api::lambda::with_caller_project;
+use rules_api::lambda::with_gateway_context;
 use rules_api::{router, AppState, CallerPolicy};
 
 #[tokio::main(flavor = "current_thread")]
@@ -19,5 +19,5 @@ async fn main() -> Result<(), Error> {
         store: Arc::new(store),
         policy: Arc::new(CallerPolicy::RequestContext),
     });
-    run(with_caller_project(app, claim)).await
+    run(with_gateway_context(app, claim)).await
 }

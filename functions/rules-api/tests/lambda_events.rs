@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use ports::RedbStore;
-use rules_api::lambda::with_caller_project;
+use rules_api::lambda::with_gateway_context;
 use rules_api::{router, AppState, CallerPolicy};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -21,6 +21,11 @@ async fn send(app: &axum::Router, event: &str) -> (u16, Value) {
     let req = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
+    assert_eq!(
+        resp.headers()["x-request-id"],
+        "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+        "API Gateway's request id"
+    );
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
         .await
         .unwrap();
@@ -34,7 +39,7 @@ async fn send(app: &axum::Router, event: &str) -> (u16, Value) {
 async fn every_sample_request_is_served_with_the_project_of_its_claim() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap());
-    let app = with_caller_project(
+    let app = with_gateway_context(
         router(AppState {
             store,
             policy: Arc::new(CallerPolicy::RequestContext),
