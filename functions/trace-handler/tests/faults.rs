@@ -12,7 +12,7 @@ use ports::NotificationStore;
 use rules::{CompiledRules, CreateBody};
 use serde_json::{json, Value};
 use test_support::faults::{Fault, FaultProxy, Plan};
-use test_support::{create_rules_table, Moto};
+use test_support::{create_rules_table, drain, subscribed_queue, Moto};
 use trace_handler::Handler;
 
 const P: &str = "24edf66e79d04187acb99a463e610764";
@@ -65,33 +65,7 @@ async fn every_pair_is_delivered_exactly_once_through_injected_faults() {
     let direct = moto.sdk_config().await;
     let ddb = aws_adapters::dynamodb::Client::new(&direct);
     create_rules_table(&ddb, "rules").await;
-    let sns = aws_adapters::sns::Client::new(&direct);
-    let sqs = aws_sdk_sqs::Client::new(&direct);
-    let topic = sns
-        .create_topic()
-        .name("key_events")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
-    let queue = sqs
-        .create_queue()
-        .queue_name("subscriber")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint("arn:aws:sqs:eu-west-1:123456789012:subscriber")
-        .send()
-        .await
-        .unwrap();
+    let (_, queue) = subscribed_queue(&direct, "key_events", "subscriber").await;
     let direct_store = DynamoDbStore::new(ddb, "rules");
     let rules = rules();
     for r in &rules {
@@ -159,34 +133,13 @@ async fn every_pair_is_delivered_exactly_once_through_injected_faults() {
     }
 
     let mut delivered: HashMap<(String, String), usize> = HashMap::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(&queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        if got.messages().is_empty() {
-            break;
-        }
-        for m in got.messages() {
-            let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-            let message: Value =
-                serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-            let key = (
-                message["trace"]["trace_id"].as_str().unwrap().to_owned(),
-                message["notification"]["id"].as_str().unwrap().to_owned(),
-            );
-            *delivered.entry(key).or_default() += 1;
-            sqs.delete_message()
-                .queue_url(&queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+    for envelope in drain(&direct, &queue).await {
+        let message: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        let key = (
+            message["trace"]["trace_id"].as_str().unwrap().to_owned(),
+            message["notification"]["id"].as_str().unwrap().to_owned(),
+        );
+        *delivered.entry(key).or_default() += 1;
     }
     let duplicates: usize = delivered.values().map(|n| n - 1).sum();
     let lost = expected

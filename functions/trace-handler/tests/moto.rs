@@ -12,7 +12,7 @@ use ports::{NotificationStore, PublishError, Publisher};
 use rules::message::Message;
 use rules::CreateBody;
 use serde_json::Value;
-use test_support::{create_rules_table, Moto};
+use test_support::{create_rules_table, drain, subscribed_queue, Moto};
 use trace_handler::Handler;
 
 const ACCOUNT_PREFIX: &str = "arn:aws:sns:eu-west-1:123456789012:";
@@ -56,33 +56,6 @@ impl Publisher for FailFirst {
     }
 }
 
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let messages = got.messages();
-        if messages.is_empty() {
-            return out;
-        }
-        for m in messages {
-            out.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
     let moto = Moto::start().await;
@@ -90,33 +63,7 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
     let ddb = aws_adapters::dynamodb::Client::new(&aws);
     create_rules_table(&ddb, "rules").await;
     let sns = aws_adapters::sns::Client::new(&aws);
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let topic_arn = sns
-        .create_topic()
-        .name("key_events")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("subscriber")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let queue_arn = "arn:aws:sqs:eu-west-1:123456789012:subscriber";
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
+    let (_, queue_url) = subscribed_queue(&aws, "key_events", "subscriber").await;
 
     let store = Arc::new(DynamoDbStore::new(ddb, "rules"));
     let rule =
@@ -151,7 +98,7 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
         ["7f26144b-9828-9fcd-59a5-4a7bb1fee08f", "poison-0001"],
         "the injected failure and the poison"
     );
-    let delivered = drain(&sqs, &queue_url).await;
+    let delivered = drain(&aws, &queue_url).await;
     assert_eq!(delivered.len(), 1);
     let envelope = &delivered[0];
     assert_eq!(
@@ -179,7 +126,7 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
         (1, 1),
         "the failed pair goes out, the delivered one is not repeated"
     );
-    let delivered = drain(&sqs, &queue_url).await;
+    let delivered = drain(&aws, &queue_url).await;
     assert_eq!(delivered.len(), 1);
     assert_eq!(
         delivered[0]["Subject"],
@@ -189,7 +136,7 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
     let redelivery = handler.handle(&batch).await;
     assert_eq!((redelivery.published, redelivery.duplicates), (0, 2));
     assert!(
-        drain(&sqs, &queue_url).await.is_empty(),
+        drain(&aws, &queue_url).await.is_empty(),
         "redelivery publishes nothing"
     );
 }

@@ -114,3 +114,61 @@ pub async fn create_rules_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .await
         .expect("create the rules table");
 }
+
+/// Creates topic `topic` with queue `queue` subscribed (SNS envelope delivery, the default):
+/// what a subscriber of the product's messages sees. Returns the topic ARN and the queue URL.
+pub async fn subscribed_queue(aws: &SdkConfig, topic: &str, queue: &str) -> (String, String) {
+    let sns = aws_adapters::sns::Client::new(aws);
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let topic_arn = sns
+        .create_topic()
+        .name(topic)
+        .send()
+        .await
+        .expect("create topic");
+    let topic_arn = topic_arn.topic_arn().expect("topic ARN").to_owned();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(queue)
+        .send()
+        .await
+        .expect("create queue");
+    let queue_url = queue_url.queue_url().expect("queue URL").to_owned();
+    let queue_arn = format!("arn:aws:sqs:eu-west-1:123456789012:{queue}");
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
+    (topic_arn, queue_url)
+}
+
+/// Receives and deletes every message waiting in the queue; returns their bodies as JSON.
+pub async fn drain(aws: &SdkConfig, queue_url: &str) -> Vec<serde_json::Value> {
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let mut out = Vec::new();
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        if got.messages().is_empty() {
+            return out;
+        }
+        for m in got.messages() {
+            out.push(serde_json::from_str(m.body().unwrap_or_default()).expect("a JSON body"));
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}
