@@ -1,8 +1,6 @@
 //! One function per call of contract part 1. Each authorizes, parses its input into valid
 //! values, makes one store call and shows the result.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
@@ -10,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ports::StoreError;
+use ports::{now_ms, StoreError};
 use rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
 use rules::{CreateBody, NotificationType, UpdateBody};
 use serde_json::json;
@@ -238,11 +236,4 @@ fn check_project_id(p: &str) -> Result<()> {
             "project_id must be 1-64 characters of A-Z a-z 0-9 _ -".into(),
         ))
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

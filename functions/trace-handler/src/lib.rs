@@ -9,9 +9,9 @@ mod cache;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use ports::{DedupKey, DedupLog, NotificationStore, Publisher};
+use ports::{now_ms, DedupKey, DedupLog, NotificationStore, Publisher};
 use rules::message::{render, Message};
 use rules::trace::envelope::{split, Shape};
 use serde::Serialize;
@@ -258,10 +258,3 @@ impl Handler {
 /// 100 ms, 200 ms, ... 800 ms between them.
 const RECORD_ATTEMPTS: u32 = 5;
 const RECORD_FIRST_BACKOFF: Duration = Duration::from_millis(100);
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}

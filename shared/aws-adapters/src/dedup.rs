@@ -23,20 +23,22 @@ fn key(k: &DedupKey) -> HashMap<String, AttributeValue> {
     ])
 }
 
+/// Each key once: a batch request may not name an item twice.
+fn distinct(keys: &[DedupKey]) -> Vec<&DedupKey> {
+    let mut unique: Vec<&DedupKey> = keys.iter().collect();
+    unique
+        .sort_by(|a, b| (&a.trace_id, &a.notification_id).cmp(&(&b.trace_id, &b.notification_id)));
+    unique.dedup();
+    unique
+}
+
 #[async_trait]
 impl DedupLog for DynamoDbStore {
     async fn seen(&self, keys: &[DedupKey]) -> Result<Vec<bool>, StoreError> {
-        let now_secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
+        let now_secs = ports::now_ms() / 1000;
         let mut live: std::collections::HashSet<(String, String)> =
             std::collections::HashSet::new();
-        let mut unique: Vec<&DedupKey> = keys.iter().collect();
-        unique.sort_by(|a, b| {
-            (&a.trace_id, &a.notification_id).cmp(&(&b.trace_id, &b.notification_id))
-        });
-        unique.dedup();
+        let unique = distinct(keys);
         for chunk in unique.chunks(READ_BATCH) {
             let mut request = Some(
                 KeysAndAttributes::builder()
@@ -106,11 +108,7 @@ impl DedupLog for DynamoDbStore {
         ttl_secs: i64,
     ) -> Result<(), StoreError> {
         let expires_at = AttributeValue::N((now_ms / 1000 + ttl_secs).to_string());
-        let mut unique: Vec<&DedupKey> = keys.iter().collect();
-        unique.sort_by(|a, b| {
-            (&a.trace_id, &a.notification_id).cmp(&(&b.trace_id, &b.notification_id))
-        });
-        unique.dedup();
+        let unique = distinct(keys);
         for chunk in unique.chunks(WRITE_BATCH) {
             let mut writes = Vec::with_capacity(chunk.len());
             for k in chunk {

@@ -81,6 +81,13 @@ pub trait Publisher: Send + Sync {
     async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>>;
 }
 
+/// Now, in epoch milliseconds: the time base of `create_time` and dedup expiries.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// The embedded stores' key for a project's item: `project` NUL `rest` (NUL cannot appear in
 /// project ids or names, which are validated).
 fn scoped_key(project_id: &str, rest: &str) -> String {

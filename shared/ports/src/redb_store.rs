@@ -202,9 +202,7 @@ fn dedup_key(k: &DedupKey) -> String {
 impl DedupLog for RedbStore {
     async fn seen(&self, keys: &[DedupKey]) -> Result<Vec<bool>, StoreError> {
         let keys: Vec<String> = keys.iter().map(dedup_key).collect();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let now_ms = crate::now_ms();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(read_err)?;
             let table = txn.open_table(DEDUP).map_err(read_err)?;
