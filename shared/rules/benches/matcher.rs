@@ -1,6 +1,6 @@
 //! Matcher benchmark on the workload of `bench/gen_workload.py`: for every `rules_<set>.json`,
-//! loads the rules through the create-body parser, then times bytes → checked UTF-8 → scanned
-//! trace → fired rules over all of `events.jsonl` on one core. Prints
+//! loads the rules through the create-body parser, then times bytes → scanned trace (UTF-8
+//! checked on the way) → fired rules over all of `events.jsonl` on one core. Prints
 //! `bench <set> traces_per_sec=<N>` (median of the runs) and writes `<set>.out`, one line per
 //! event: `<index>\t<fired names, byte-sorted, comma-joined>`.
 //!
@@ -89,12 +89,9 @@ fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Pat
     for _ in 0..runs.max(1) {
         let start = Instant::now();
         for (slot, line) in fired.iter_mut().zip(lines) {
-            *slot = match std::str::from_utf8(black_box(line))
-                .ok()
-                .and_then(|s| rules::trace::scan(s).ok())
-            {
-                Some(view) => compiled.matches(&view),
-                None => Fired::default(),
+            *slot = match rules::trace::scan_bytes(black_box(line)) {
+                Ok(view) => compiled.matches(&view),
+                Err(_) => Fired::default(),
             };
         }
         black_box(&fired);

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use crate::filter::FilterField;
 
-pub use scan::scan;
+pub use scan::{scan, scan_bytes};
 
 /// Why a trace, or an input carrying traces, was refused. Each names what was wrong without
 /// repeating the input.

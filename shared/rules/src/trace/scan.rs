@@ -1,81 +1,65 @@
 //! A single-pass JSON scanner for traces. It checks the whole document (so that it can be
 //! embedded verbatim in a message) but keeps only the fields matching needs, as slices of the
-//! input. Strings are skipped eight bytes at a time: most of a trace is the `request` and
-//! `response` strings, which matching never reads.
+//! input. Most of a trace is strings matching never reads (`request` and `response` are
+//! escaped JSON), so strings are never walked byte by byte: [`blockmask`] turns each 64-byte
+//! block into quote, backslash and control-byte bitmasks, and a string's end, the validity of
+//! its escapes and the absence of control bytes are bit operations on them (simdjson's stage 1).
 
 use std::borrow::Cow;
+
+use blockmask::{Masks, TextError};
 
 use super::{TraceError, TraceView};
 
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
 
+/// Documents of up to this many 64-byte blocks are indexed on the stack; traces are about
+/// 1.2 KB.
+const INLINE_BLOCKS: usize = 48;
+
 /// Reads the fields of [`TraceView`] from a CTS trace and checks that the whole input is one
 /// valid JSON object carrying string `trace_id`, `trace_name`, `service_type` and
 /// `resource_type`.
 pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
+    scan_bytes(json.as_bytes())
+}
+
+/// [`scan`] from bytes, which must be UTF-8 (checked as part of the first stage).
+pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
+    let mut inline = [Masks::default(); INLINE_BLOCKS];
+    let mut heap = Vec::new();
+    let masks: &mut [Masks] = if blockmask::blocks_in(bytes.len()) <= INLINE_BLOCKS {
+        &mut inline
+    } else {
+        heap.resize(blockmask::blocks_in(bytes.len()), Masks::default());
+        &mut heap
+    };
+    let json = blockmask::classify_text(bytes, masks).map_err(|e| match e {
+        TextError::NotUtf8 { valid_up_to } => TraceError::Json {
+            offset: valid_up_to,
+            what: "not UTF-8",
+        },
+        TextError::BufferTooSmall => TraceError::Json {
+            offset: 0,
+            what: "too large to index",
+        },
+    })?;
+    index_strings(bytes, masks)?;
     let mut s = Scanner {
         json,
-        b: json.as_bytes(),
+        b: bytes,
         i: 0,
-        no_controls: !has_control_bytes(json.as_bytes()),
+        masks,
+        word: 0,
+        quotes: masks.first().map_or(0, |m| m.quotes),
+        error: None,
     };
-    s.ws();
-    if s.peek() != Some(b'{') {
-        return Err(
-            if s.i < s.b.len()
-                && matches!(
-                    s.b[s.i],
-                    b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9'
-                )
-            {
-                s.skip_value(0).err().unwrap_or(TraceError::NotAnObject)
-            } else {
-                s.fail("expected a JSON object")
-            },
-        );
-    }
     let mut view = TraceView::default();
     let mut wrong_type = None;
-    s.object(0, |s, key, depth| {
-        let slot = match key.as_ref() {
-            "trace_id" => &mut view.trace_id,
-            "project_id" => &mut view.project_id,
-            "trace_name" => &mut view.trace_name,
-            "service_type" => &mut view.service_type,
-            "resource_type" => &mut view.resource_type,
-            "trace_rating" => &mut view.trace_rating,
-            "trace_type" => &mut view.trace_type,
-            "code" => &mut view.code,
-            "api_version" => &mut view.api_version,
-            "resource_id" => &mut view.resource_id,
-            "resource_name" => &mut view.resource_name,
-            "user" => {
-                view.user_name = None;
-                if s.peek() != Some(b'{') {
-                    return s.skip_value(depth);
-                }
-                return s.object(depth, |s, key, depth| {
-                    if key == "name" {
-                        view.user_name = s.scalar(depth)?.text;
-                        Ok(())
-                    } else {
-                        s.skip_value(depth)
-                    }
-                });
-            }
-            _ => return s.skip_value(depth),
-        };
-        let value = s.scalar(depth)?;
-        if !value.is_string && value.text.is_some() {
-            wrong_type = wrong_type.or(IDENTITY.iter().find(|k| **k == key).copied());
-        }
-        *slot = value.text;
-        Ok(())
-    })?;
-    s.ws();
-    if s.i != s.b.len() {
-        return Err(s.fail("unexpected data after the trace"));
+    let walked = s.document(&mut view, &mut wrong_type);
+    if let Err(Stop) = walked {
+        return Err(s.error.unwrap_or(TraceError::NotAnObject));
     }
     if let Some(field) = wrong_type {
         return Err(TraceError::NotAString(field));
@@ -98,83 +82,148 @@ pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
     Ok(view)
 }
 
-/// Fields that identify a trace and must be strings when present.
-const IDENTITY: [&str; 5] = [
-    "trace_id",
-    "project_id",
-    "trace_name",
-    "service_type",
-    "resource_type",
-];
+/// The fields a trace's top level may carry that the view keeps.
+#[derive(Clone, Copy)]
+enum Field {
+    TraceId,
+    ProjectId,
+    TraceName,
+    ServiceType,
+    ResourceType,
+    TraceRating,
+    TraceType,
+    Code,
+    ApiVersion,
+    ResourceId,
+    ResourceName,
+    User,
+}
+
+impl Field {
+    #[inline]
+    fn of(key: &[u8]) -> Option<Field> {
+        Some(match key {
+            b"trace_id" => Field::TraceId,
+            b"project_id" => Field::ProjectId,
+            b"trace_name" => Field::TraceName,
+            b"service_type" => Field::ServiceType,
+            b"resource_type" => Field::ResourceType,
+            b"trace_rating" => Field::TraceRating,
+            b"trace_type" => Field::TraceType,
+            b"code" => Field::Code,
+            b"api_version" => Field::ApiVersion,
+            b"resource_id" => Field::ResourceId,
+            b"resource_name" => Field::ResourceName,
+            b"user" => Field::User,
+            _ => return None,
+        })
+    }
+
+    /// The name of a field that identifies a trace and so must be a string when present.
+    fn identity_name(self) -> Option<&'static str> {
+        match self {
+            Field::TraceId => Some("trace_id"),
+            Field::ProjectId => Some("project_id"),
+            Field::TraceName => Some("trace_name"),
+            Field::ServiceType => Some("service_type"),
+            Field::ResourceType => Some("resource_type"),
+            _ => None,
+        }
+    }
+}
 
 struct Scalar<'a> {
     text: Option<Cow<'a, str>>,
     is_string: bool,
 }
 
-struct Scanner<'a> {
+/// An object's key as written, and where its quotes are.
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    raw: &'a [u8],
+    open: usize,
+    end: usize,
+}
+
+/// Scanning stopped; the reason is in [`Scanner::error`]. Kept out of the `Result` so that the
+/// scanner's many small results fit in registers.
+struct Stop;
+
+type Step<T> = Result<T, Stop>;
+
+struct Scanner<'a, 'm> {
     json: &'a str,
     b: &'a [u8],
     i: usize,
-    /// The document holds no byte below 0x20 (no newlines either: compact JSON), so strings
-    /// need no check for control characters and can be skipped with `memchr`.
-    no_controls: bool,
+    /// The first stage's masks, `quotes` narrowed to those that open or close strings.
+    masks: &'m [Masks],
+    /// The string quotes not yet passed: those of `masks[word]` in `quotes`, then those of
+    /// the words after it. Strings are read in order and nothing outside them is a quote, so
+    /// a string's quotes are always the next two.
+    word: usize,
+    quotes: u64,
+    error: Option<TraceError>,
 }
 
-/// Whether any byte is below 0x20, eight bytes at a time (a borrow can only flag bytes above a
-/// real one, so "any" is exact).
-fn has_control_bytes(b: &[u8]) -> bool {
-    let chunks = b.chunks_exact(8);
-    let tail = chunks.remainder().iter().any(|&c| c < 0x20);
-    let flags = chunks.fold(0u64, |acc, chunk| {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        acc | (w.wrapping_sub(ONES * 0x20) & !w)
-    });
-    tail || flags & HIGH != 0
+/// Narrows each block's quotes to those that open or close strings (the unescaped ones) and
+/// checks what the scanner never looks at: the contents of strings (every escape known, no
+/// control byte). Every byte outside strings is read by the scanner itself.
+fn index_strings(b: &[u8], masks: &mut [Masks]) -> Result<(), TraceError> {
+    let mut escape_carry = 0u64;
+    let mut controls = 0u64;
+    for (k, m) in masks.iter_mut().enumerate() {
+        controls |= m.controls;
+        if m.backslashes | escape_carry != 0 {
+            let escaped = escaped_positions(m.backslashes, &mut escape_carry);
+            m.quotes &= !escaped;
+            let mut to_check = escaped;
+            while to_check != 0 {
+                check_escape(b, 64 * k + to_check.trailing_zeros() as usize)?;
+                to_check &= to_check - 1;
+            }
+        }
+    }
+    if controls == 0 {
+        return Ok(());
+    }
+    // Compact JSON has no control bytes at all; pretty-printed JSON has them outside strings.
+    let mut in_string = 0u64;
+    for (k, m) in masks.iter().enumerate() {
+        let inside = prefix_xor(m.quotes) ^ in_string;
+        if m.controls & inside != 0 {
+            return Err(TraceError::Json {
+                offset: 64 * k + (m.controls & inside).trailing_zeros() as usize,
+                what: "control character in a string",
+            });
+        }
+        // The last bit of the prefix XOR is the parity of the block's string quotes.
+        in_string = 0u64.wrapping_sub(inside >> 63);
+    }
+    Ok(())
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// High bit set in each byte of `w` that is `"`, `\` or a control character (below 0x20).
-/// Only the lowest flagged byte is exact (borrows can flag bytes above it), which is all the
-/// caller uses.
+/// The byte at `at` follows an escaping backslash.
 #[inline]
-fn specials(w: u64) -> u64 {
-    let quote = w ^ (ONES * b'"' as u64);
-    let backslash = w ^ (ONES * b'\\' as u64);
-    let zero_quote = quote.wrapping_sub(ONES) & !quote;
-    let zero_backslash = backslash.wrapping_sub(ONES) & !backslash;
-    let control = w.wrapping_sub(ONES * 0x20) & !w;
-    (zero_quote | zero_backslash | control) & HIGH
+fn check_escape(b: &[u8], at: usize) -> Result<(), TraceError> {
+    match b.get(at) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(()),
+        Some(b'u')
+            if b.get(at + 1..at + 5)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+        {
+            Ok(())
+        }
+        _ => Err(TraceError::Json {
+            offset: at - 1,
+            what: "invalid escape in a string",
+        }),
+    }
 }
 
 const EVEN_BITS: u64 = 0x5555_5555_5555_5555;
 
-/// Bit k set where byte k of `w` equals `c` (exact: no borrows between bytes).
-#[inline]
-fn eq_bits(w: u64, c: u8) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = w ^ (ONES * c as u64);
-    let equal = !(((x & LOW7) + LOW7) | x) & HIGH;
-    // Gathers the eight flags (bit 7 of each byte) into the low byte, byte k to bit k.
-    (equal >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-/// Bitmasks of the quotes and backslashes of a 64-byte block, bit k for byte k.
-#[inline]
-fn block_masks(block: &[u8]) -> (u64, u64) {
-    let (mut quotes, mut backslashes) = (0u64, 0u64);
-    for (k, chunk) in block.chunks_exact(8).enumerate() {
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        quotes |= eq_bits(w, b'"') << (8 * k);
-        backslashes |= eq_bits(w, b'\\') << (8 * k);
-    }
-    (quotes, backslashes)
-}
-
-/// The positions escaped by a backslash (the character after each escaping backslash), given
-/// a block's backslashes; `carry` says whether the block starts escaped.
+/// The positions escaped by a backslash (the byte after each escaping backslash), given a
+/// block's backslashes; `carry` says whether the block starts escaped. simdjson's method.
 #[inline]
 fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
     let backslashes = backslashes & !*carry;
@@ -187,38 +236,129 @@ fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
     (EVEN_BITS ^ invert) & follows_escape
 }
 
-/// The first `"` or `\\` at or after `i`. Most strings of a trace are short, so the first 32
-/// bytes are searched a word at a time and only longer strings pay for `memchr`'s set-up.
+/// Bit k set when an odd number of bits at or below k are set in `x`: between an opening quote
+/// (included) and its closing one.
 #[inline]
-fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
-    for _ in 0..4 {
-        let Some(chunk) = b.get(i..i + 8) else {
-            return b
-                .get(i..)?
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\')
-                .map(|k| i + k);
-        };
-        let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let quote = w ^ (ONES * b'"' as u64);
-        let backslash = w ^ (ONES * b'\\' as u64);
-        let mask = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash))
-            & HIGH;
-        if mask != 0 {
-            return Some(i + (mask.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
+fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
     }
-    memchr::memchr2(b'"', b'\\', b.get(i..)?).map(|k| i + k)
+    x
 }
 
-impl<'a> Scanner<'a> {
-    fn fail(&self, what: &'static str) -> TraceError {
-        TraceError::Json {
-            offset: self.i,
-            what,
+/// Bits below `n` (`n < 64`).
+#[inline]
+fn low_bits(n: usize) -> u64 {
+    (1u64 << n) - 1
+}
+
+impl<'a> Scanner<'a, '_> {
+    #[cold]
+    fn fail_at(&mut self, offset: usize, what: &'static str) -> Stop {
+        self.error = Some(TraceError::Json { offset, what });
+        Stop
+    }
+
+    #[cold]
+    fn fail(&mut self, what: &'static str) -> Stop {
+        self.fail_at(self.i, what)
+    }
+
+    /// The whole input: one object, then only whitespace.
+    fn document(
+        &mut self,
+        view: &mut TraceView<'a>,
+        wrong_type: &mut Option<&'static str>,
+    ) -> Step<()> {
+        self.ws();
+        match self.peek() {
+            Some(b'{') => {}
+            Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+                // Valid JSON that is not an object, or not JSON at all: say which.
+                self.skip_value(0)?;
+                self.error = Some(TraceError::NotAnObject);
+                return Err(Stop);
+            }
+            _ => return Err(self.fail("expected a JSON object")),
         }
+        self.object(0, |s, key, depth| {
+            let Some(field) = s.field(key)? else {
+                return s.skip_value(depth);
+            };
+            let slot = match field {
+                Field::TraceId => &mut view.trace_id,
+                Field::ProjectId => &mut view.project_id,
+                Field::TraceName => &mut view.trace_name,
+                Field::ServiceType => &mut view.service_type,
+                Field::ResourceType => &mut view.resource_type,
+                Field::TraceRating => &mut view.trace_rating,
+                Field::TraceType => &mut view.trace_type,
+                Field::Code => &mut view.code,
+                Field::ApiVersion => &mut view.api_version,
+                Field::ResourceId => &mut view.resource_id,
+                Field::ResourceName => &mut view.resource_name,
+                Field::User => {
+                    view.user_name = None;
+                    if s.peek() != Some(b'{') {
+                        return s.skip_value(depth);
+                    }
+                    return s.object(depth, |s, key, depth| {
+                        if s.key_is(key, b"name")? {
+                            view.user_name = s.scalar(depth)?.text;
+                            Ok(())
+                        } else {
+                            s.skip_value(depth)
+                        }
+                    });
+                }
+            };
+            let value = s.scalar(depth)?;
+            if !value.is_string && value.text.is_some() {
+                *wrong_type = wrong_type.or(field.identity_name());
+            }
+            *slot = value.text;
+            Ok(())
+        })?;
+        self.ws();
+        if self.i != self.b.len() {
+            return Err(self.fail("unexpected data after the trace"));
+        }
+        Ok(())
+    }
+
+    /// The position of the next string quote.
+    #[inline]
+    fn next_quote(&mut self) -> Option<usize> {
+        while self.quotes == 0 {
+            self.word += 1;
+            self.quotes = self.masks.get(self.word)?.quotes;
+        }
+        let at = 64 * self.word + self.quotes.trailing_zeros() as usize;
+        self.quotes &= self.quotes - 1;
+        Some(at)
+    }
+
+    /// The closing quote of the string opened at `open`, the next string quote.
+    #[inline]
+    fn string_end(&mut self, open: usize) -> Step<usize> {
+        match (self.next_quote(), self.next_quote()) {
+            (Some(at), Some(end)) if at == open => Ok(end),
+            _ => Err(self.fail_at(open, "unterminated string")),
+        }
+    }
+
+    /// Whether the string between the quotes at `open` and `end` holds a backslash.
+    #[inline]
+    fn has_escapes(&self, open: usize, end: usize) -> bool {
+        let backslashes = |w: usize| self.masks.get(w).map_or(0, |m| m.backslashes);
+        let (first, last) = (open / 64, end / 64);
+        let before_end = backslashes(last) & low_bits(end % 64);
+        if first == last {
+            return before_end >> (open % 64) != 0;
+        }
+        before_end != 0
+            || backslashes(first) >> (open % 64) != 0
+            || (first + 1..last).any(|w| backslashes(w) != 0)
     }
 
     #[inline]
@@ -233,22 +373,12 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    #[inline]
-    fn expect(&mut self, c: u8, what: &'static str) -> Result<(), TraceError> {
-        self.ws();
-        if self.peek() == Some(c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(self.fail(what))
-        }
-    }
-
     /// Walks an object at `self.i` (which is `{`), calling `member` with each key and the
     /// scanner positioned at its value; `member` must consume the value.
-    fn object<F>(&mut self, depth: usize, mut member: F) -> Result<(), TraceError>
+    #[inline]
+    fn object<F>(&mut self, depth: usize, mut member: F) -> Step<()>
     where
-        F: FnMut(&mut Self, Cow<'a, str>, usize) -> Result<(), TraceError>,
+        F: FnMut(&mut Self, Key<'a>, usize) -> Step<()>,
     {
         if depth >= MAX_DEPTH {
             return Err(self.fail("nested too deeply"));
@@ -264,8 +394,19 @@ impl<'a> Scanner<'a> {
             if self.peek() != Some(b'"') {
                 return Err(self.fail("expected a string key"));
             }
-            let key = self.string()?;
-            self.expect(b':', "expected ':' after a key")?;
+            let open = self.i;
+            let end = self.string_end(open)?;
+            self.i = end + 1;
+            let key = Key {
+                raw: &self.b[open + 1..end],
+                open,
+                end,
+            };
+            self.ws();
+            if self.peek() != Some(b':') {
+                return Err(self.fail("expected ':' after a key"));
+            }
+            self.i += 1;
             self.ws();
             member(self, key, depth + 1)?;
             self.ws();
@@ -280,9 +421,43 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Whether `key` is `name`, escapes decoded. Most keys are compared raw: a name without a
+    /// backslash cannot be spelled with escapes, so only a key that differs is checked for them.
+    #[inline]
+    fn key_is(&mut self, key: Key<'a>, name: &[u8]) -> Step<bool> {
+        if key.raw == name {
+            return Ok(true);
+        }
+        self.key_escaped_is(key, |decoded| decoded == name)
+    }
+
+    /// The field `key` names, escapes decoded.
+    #[inline]
+    fn field(&mut self, key: Key<'a>) -> Step<Option<Field>> {
+        if let Some(field) = Field::of(key.raw) {
+            return Ok(Some(field));
+        }
+        let mut field = None;
+        self.key_escaped_is(key, |decoded| {
+            field = Field::of(decoded);
+            field.is_some()
+        })?;
+        Ok(field)
+    }
+
+    /// Whether `key` holds escapes and its decoded text passes `test`.
+    #[inline]
+    fn key_escaped_is(&mut self, key: Key<'a>, test: impl FnOnce(&[u8]) -> bool) -> Step<bool> {
+        if !self.has_escapes(key.open, key.end) {
+            return Ok(false);
+        }
+        Ok(test(self.decode(key.open, key.end)?.as_bytes()))
+    }
+
     /// Reads a value as comparable text: strings decoded, numbers and booleans as written,
     /// null, objects and arrays as missing.
-    fn scalar(&mut self, depth: usize) -> Result<Scalar<'a>, TraceError> {
+    #[inline]
+    fn scalar(&mut self, depth: usize) -> Step<Scalar<'a>> {
         let start = self.i;
         match self.peek() {
             Some(b'"') => Ok(Scalar {
@@ -307,152 +482,40 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string at `self.i` (which is `"`), decoded only when it holds escapes.
-    fn string(&mut self) -> Result<Cow<'a, str>, TraceError> {
-        let start = self.i;
-        let escaped = self.skip_string()?;
-        let inner = &self.json[start + 1..self.i - 1];
-        if !escaped {
-            return Ok(Cow::Borrowed(inner));
-        }
-        serde_json::from_str::<String>(&self.json[start..self.i])
-            .map(Cow::Owned)
-            .map_err(|_| TraceError::Json {
-                offset: start,
-                what: "invalid escape in a string",
-            })
-    }
-
-    /// Moves past a string at `self.i` (which is `"`); tells whether it held escapes.
     #[inline]
-    fn skip_string(&mut self) -> Result<bool, TraceError> {
-        if !self.no_controls {
-            return self.skip_string_checked();
+    fn string(&mut self) -> Step<Cow<'a, str>> {
+        let open = self.i;
+        let end = self.string_end(open)?;
+        self.i = end + 1;
+        if self.has_escapes(open, end) {
+            return self.decode(open, end).map(Cow::Owned);
         }
-        match find_quote_or_backslash(self.b, self.i + 1) {
-            Some(k) if self.b[k] == b'"' => {
-                self.i = k + 1;
-                Ok(false)
-            }
-            Some(k) => self.skip_escaped_rest(k).map(|()| true),
-            None => {
-                self.i = self.b.len();
-                Err(self.fail("unterminated string"))
-            }
-        }
+        Ok(Cow::Borrowed(&self.json[open + 1..end]))
     }
 
-    /// Finishes a string from its first backslash at `at`. Strings with escapes are mostly
-    /// escaped JSON (`request`, `response`) with a backslash every few bytes, so rather than
-    /// stopping at each, 64 bytes at a time are turned into quote and backslash bitmasks and
-    /// the escaped positions are found with carries (as simdjson does).
-    fn skip_escaped_rest(&mut self, mut at: usize) -> Result<(), TraceError> {
-        let b = self.b;
-        let mut carry = 0u64;
-        while at < b.len() {
-            let (quotes, backslashes) = match b.get(at..at + 64) {
-                Some(block) => block_masks(block),
-                None => {
-                    let mut padded = [0u8; 64];
-                    padded[..b.len() - at].copy_from_slice(&b[at..]);
-                    block_masks(&padded)
-                }
-            };
-            let escaped = escaped_positions(backslashes, &mut carry);
-            let ends = quotes & !escaped;
-            let end = ends.trailing_zeros();
-            let mut to_check = escaped
-                & if end == 64 {
-                    u64::MAX
-                } else {
-                    (1u64 << end) - 1
-                };
-            while to_check != 0 {
-                let p = at + to_check.trailing_zeros() as usize;
-                self.escape_len(p - 1)?;
-                to_check &= to_check - 1;
-            }
-            if ends != 0 {
-                self.i = at + end as usize + 1;
-                return Ok(());
-            }
-            at += 64;
-        }
-        self.i = b.len();
-        Err(self.fail("unterminated string"))
+    /// The text of the string between the quotes at `open` and `end`, which holds escapes.
+    #[cold]
+    fn decode(&mut self, open: usize, end: usize) -> Step<String> {
+        serde_json::from_str::<String>(&self.json[open..=end])
+            .map_err(|_| self.fail_at(open, "invalid escape in a string"))
     }
 
-    /// The length of the escape sequence at `i` (which is `\`).
+    /// Moves past a value. Strings and numbers, nearly every value of a trace, are skipped
+    /// here; containers and literals by [`Self::skip_other`], which may recurse.
     #[inline]
-    fn escape_len(&mut self, i: usize) -> Result<usize, TraceError> {
-        let b = self.b;
-        match b.get(i + 1) {
-            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(2),
-            Some(b'u')
-                if b.get(i + 2..i + 6)
-                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
-            {
-                Ok(6)
-            }
-            _ => {
-                self.i = i;
-                Err(self.fail("invalid escape in a string"))
-            }
-        }
-    }
-
-    /// [`Self::skip_string`] for documents that hold control bytes: checks every byte.
-    fn skip_string_checked(&mut self) -> Result<bool, TraceError> {
-        let b = self.b;
-        let mut i = self.i + 1;
-        let mut escaped = false;
-        loop {
-            while let Some(chunk) = b.get(i..i + 8) {
-                let mask = specials(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
-                if mask != 0 {
-                    i += (mask.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
-            while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..=0x1f) {
-                i += 1;
-            }
-            match b.get(i) {
-                Some(b'"') => {
-                    self.i = i + 1;
-                    return Ok(escaped);
-                }
-                Some(b'\\') => {
-                    escaped = true;
-                    i += match b.get(i + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
-                        Some(b'u')
-                            if b.get(i + 2..i + 6)
-                                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
-                        {
-                            6
-                        }
-                        _ => {
-                            self.i = i;
-                            return Err(self.fail("invalid escape in a string"));
-                        }
-                    };
-                }
-                Some(_) => {
-                    self.i = i;
-                    return Err(self.fail("control character in a string"));
-                }
-                None => {
-                    self.i = i;
-                    return Err(self.fail("unterminated string"));
-                }
-            }
-        }
-    }
-
-    fn skip_value(&mut self, depth: usize) -> Result<(), TraceError> {
+    fn skip_value(&mut self, depth: usize) -> Step<()> {
         match self.peek() {
-            Some(b'"') => self.skip_string().map(drop),
+            Some(b'"') => {
+                self.i = self.string_end(self.i)? + 1;
+                Ok(())
+            }
+            Some(b'0'..=b'9') => self.number(),
+            _ => self.skip_other(depth),
+        }
+    }
+
+    fn skip_other(&mut self, depth: usize) -> Step<()> {
+        match self.peek() {
             Some(b'{') => self.object(depth, |s, _, depth| s.skip_value(depth)),
             Some(b'[') => self.array(depth),
             Some(b't') => self.literal(b"true"),
@@ -463,7 +526,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<(), TraceError> {
+    fn array(&mut self, depth: usize) -> Step<()> {
         if depth >= MAX_DEPTH {
             return Err(self.fail("nested too deeply"));
         }
@@ -488,7 +551,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn literal(&mut self, word: &'static [u8]) -> Result<(), TraceError> {
+    fn literal(&mut self, word: &'static [u8]) -> Step<()> {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
             Ok(())
@@ -498,7 +561,8 @@ impl<'a> Scanner<'a> {
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
-    fn number(&mut self) -> Result<(), TraceError> {
+    #[inline]
+    fn number(&mut self) -> Step<()> {
         if self.peek() == Some(b'-') {
             self.i += 1;
         }
@@ -521,13 +585,14 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
+    #[inline]
     fn digits(&mut self) {
         while let Some(b'0'..=b'9') = self.peek() {
             self.i += 1;
         }
     }
 
-    fn one_or_more_digits(&mut self) -> Result<(), TraceError> {
+    fn one_or_more_digits(&mut self) -> Step<()> {
         let start = self.i;
         self.digits();
         if self.i == start {

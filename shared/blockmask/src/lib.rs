@@ -1,0 +1,241 @@
+//! The first stage of the trace scanner: one pass of vector compares turns each 64-byte block
+//! of a document into bitmasks (bit k for byte k), so that the scanner finds string ends and
+//! checks string contents with bit operations instead of looking at bytes one by one.
+//!
+//! x86_64 always has SSE2 and aarch64 always has NEON, so those paths are chosen at compile
+//! time; whole documents on x86_64 use AVX2 when the CPU has it (checked once, at run time).
+//! The `unsafe` is the vector loads of 64-byte arrays and the calls into AVX2 code after
+//! that check.
+
+/// The classes of the bytes of one block that the scanner needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Masks {
+    /// `"`
+    pub quotes: u64,
+    /// `\`
+    pub backslashes: u64,
+    /// Bytes below 0x20, which JSON allows only as whitespace outside strings.
+    pub controls: u64,
+    /// Whether any byte is 0x80 or above (not a per-byte mask: only UTF-8 checking needs it).
+    pub has_non_ascii: bool,
+}
+
+/// Why [`classify_text`] refused a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextError {
+    /// Not UTF-8; the bytes before `valid_up_to` are.
+    NotUtf8 { valid_up_to: usize },
+    /// `out` holds fewer than [`blocks_in`] masks.
+    BufferTooSmall,
+}
+
+/// How many 64-byte blocks `len` bytes make, the last one partial.
+pub fn blocks_in(len: usize) -> usize {
+    len.div_ceil(64)
+}
+
+/// Classifies every block of `bytes` into `out` (the last one padded with spaces) and returns
+/// `bytes` as text. UTF-8 is checked only when a block holds a byte above ASCII, so for the
+/// usual all-ASCII document the check is free.
+pub fn classify_text<'a>(bytes: &'a [u8], out: &mut [Masks]) -> Result<&'a str, TextError> {
+    let out = out
+        .get_mut(..blocks_in(bytes.len()))
+        .ok_or(TextError::BufferTooSmall)?;
+    let mut non_ascii = imp::classify_blocks(bytes, out);
+    let rest = bytes.chunks_exact(64).remainder();
+    if let Some(last) = out.last_mut().filter(|_| !rest.is_empty()) {
+        let mut padded = [b' '; 64];
+        padded[..rest.len()].copy_from_slice(rest);
+        *last = classify(&padded);
+        non_ascii |= last.has_non_ascii;
+    }
+    if non_ascii {
+        return std::str::from_utf8(bytes).map_err(|e| TextError::NotUtf8 {
+            valid_up_to: e.valid_up_to(),
+        });
+    }
+    // SAFETY: every byte was classified above and none is 0x80 or above: ASCII is UTF-8.
+    Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
+/// Classifies the whole blocks of `bytes` into `out` with `classify`; tells whether any byte
+/// was above ASCII. Inlined into each caller so that it is compiled with the caller's target
+/// features.
+#[inline(always)]
+fn classify_whole_blocks(
+    bytes: &[u8],
+    out: &mut [Masks],
+    classify: impl Fn(&[u8; 64]) -> Masks,
+) -> bool {
+    let mut non_ascii = false;
+    for (slot, chunk) in out.iter_mut().zip(bytes.chunks_exact(64)) {
+        *slot = classify(chunk.try_into().unwrap_or(&[0; 64]));
+        non_ascii |= slot.has_non_ascii;
+    }
+    non_ascii
+}
+
+/// Classifies the 64 bytes of `block`.
+#[inline]
+pub fn classify(block: &[u8; 64]) -> Masks {
+    imp::classify(block)
+}
+
+/// The portable definition, which the vector paths must equal.
+pub fn classify_portable(block: &[u8; 64]) -> Masks {
+    let mut masks = Masks::default();
+    for (k, &byte) in block.iter().enumerate() {
+        let bit = 1u64 << k;
+        match byte {
+            b'"' => masks.quotes |= bit,
+            b'\\' => masks.backslashes |= bit,
+            0..=0x1f => masks.controls |= bit,
+            0x80.. => masks.has_non_ascii = true,
+            _ => {}
+        }
+    }
+    masks
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use core::arch::x86_64::*;
+
+    use super::{classify_whole_blocks, Masks};
+
+    pub fn classify_blocks(bytes: &[u8], out: &mut [Masks]) -> bool {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            unsafe { classify_blocks_avx2(bytes, out) }
+        } else {
+            classify_whole_blocks(bytes, out, classify)
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn classify_blocks_avx2(bytes: &[u8], out: &mut [Masks]) -> bool {
+        classify_whole_blocks(bytes, out, |block| classify_avx2(block))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn classify_avx2(block: &[u8; 64]) -> Masks {
+        let quote = _mm256_set1_epi8(b'"' as i8);
+        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let below_space = _mm256_set1_epi8(0x1f);
+        let mut masks = Masks::default();
+        let mut high = _mm256_setzero_si256();
+        for (k, chunk) in block.chunks_exact(32).enumerate() {
+            // SAFETY: `chunk` is 32 readable bytes and `loadu` has no alignment requirement.
+            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
+            high = _mm256_or_si256(high, v);
+            let bits = |m: __m256i| (_mm256_movemask_epi8(m) as u32 as u64) << (32 * k);
+            masks.quotes |= bits(_mm256_cmpeq_epi8(v, quote));
+            masks.backslashes |= bits(_mm256_cmpeq_epi8(v, backslash));
+            masks.controls |= bits(_mm256_cmpeq_epi8(_mm256_min_epu8(v, below_space), v));
+        }
+        masks.has_non_ascii = _mm256_movemask_epi8(high) != 0;
+        masks
+    }
+
+    #[inline]
+    pub fn classify(block: &[u8; 64]) -> Masks {
+        // SAFETY: SSE2 is part of every x86_64 CPU.
+        unsafe { classify_sse2(block) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn classify_sse2(block: &[u8; 64]) -> Masks {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let below_space = _mm_set1_epi8(0x1f);
+        let mut masks = Masks::default();
+        let mut high = _mm_setzero_si128();
+        for (k, chunk) in block.chunks_exact(16).enumerate() {
+            // SAFETY: `chunk` is 16 readable bytes and `loadu` has no alignment requirement.
+            let v = unsafe { _mm_loadu_si128(chunk.as_ptr().cast()) };
+            high = _mm_or_si128(high, v);
+            let bits = |m: __m128i| (_mm_movemask_epi8(m) as u16 as u64) << (16 * k);
+            masks.quotes |= bits(_mm_cmpeq_epi8(v, quote));
+            masks.backslashes |= bits(_mm_cmpeq_epi8(v, backslash));
+            // Unsigned `v <= 0x1f` is `min(v, 0x1f) == v`.
+            masks.controls |= bits(_mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v));
+        }
+        masks.has_non_ascii = _mm_movemask_epi8(high) != 0;
+        masks
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod imp {
+    use core::arch::aarch64::*;
+
+    use super::{classify_whole_blocks, Masks};
+
+    pub fn classify_blocks(bytes: &[u8], out: &mut [Masks]) -> bool {
+        classify_whole_blocks(bytes, out, classify)
+    }
+
+    #[inline]
+    pub fn classify(block: &[u8; 64]) -> Masks {
+        // SAFETY: NEON is part of every aarch64 CPU.
+        unsafe { classify_neon(block) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn classify_neon(block: &[u8; 64]) -> Masks {
+        // SAFETY: `block` is 64 readable bytes, exactly what the four-register load reads.
+        let v = unsafe { vld1q_u8_x4(block.as_ptr()) };
+        let quote = vdupq_n_u8(b'"');
+        let backslash = vdupq_n_u8(b'\\');
+        let below_space = vdupq_n_u8(0x20);
+        Masks {
+            quotes: to_bits([
+                vceqq_u8(v.0, quote),
+                vceqq_u8(v.1, quote),
+                vceqq_u8(v.2, quote),
+                vceqq_u8(v.3, quote),
+            ]),
+            backslashes: to_bits([
+                vceqq_u8(v.0, backslash),
+                vceqq_u8(v.1, backslash),
+                vceqq_u8(v.2, backslash),
+                vceqq_u8(v.3, backslash),
+            ]),
+            controls: to_bits([
+                vcltq_u8(v.0, below_space),
+                vcltq_u8(v.1, below_space),
+                vcltq_u8(v.2, below_space),
+                vcltq_u8(v.3, below_space),
+            ]),
+            has_non_ascii: vmaxvq_u8(vorrq_u8(vorrq_u8(v.0, v.1), vorrq_u8(v.2, v.3))) >= 0x80,
+        }
+    }
+
+    /// Packs four compare results (0x00 or 0xff per byte) into 64 bits, byte k to bit k: each
+    /// byte keeps the bit of its position in an 8-byte group, then three pairwise additions
+    /// merge 8 bytes into one.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn to_bits(m: [uint8x16_t; 4]) -> u64 {
+        const WEIGHTS: [u8; 16] = [1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128];
+        // SAFETY: `WEIGHTS` is 16 readable bytes.
+        let weights = unsafe { vld1q_u8(WEIGHTS.as_ptr()) };
+        let sum01 = vpaddq_u8(vandq_u8(m[0], weights), vandq_u8(m[1], weights));
+        let sum23 = vpaddq_u8(vandq_u8(m[2], weights), vandq_u8(m[3], weights));
+        let sum = vpaddq_u8(sum01, sum23);
+        let sum = vpaddq_u8(sum, sum);
+        vgetq_lane_u64(vreinterpretq_u64_u8(sum), 0)
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod imp {
+    pub use super::classify_portable as classify;
+
+    pub fn classify_blocks(bytes: &[u8], out: &mut [super::Masks]) -> bool {
+        super::classify_whole_blocks(bytes, out, classify)
+    }
+}
