@@ -53,14 +53,10 @@ pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
         masks,
         word: 0,
         quotes: masks.first().map_or(0, |m| m.quotes),
-        error: None,
     };
     let mut view = TraceView::default();
     let mut wrong_type = None;
-    let walked = s.document(&mut view, &mut wrong_type);
-    if let Err(Stop) = walked {
-        return Err(s.error.unwrap_or(TraceError::NotAnObject));
-    }
+    s.document(&mut view, &mut wrong_type)?;
     if let Some(field) = wrong_type {
         return Err(TraceError::NotAString(field));
     }
@@ -100,23 +96,72 @@ enum Field {
 }
 
 impl Field {
-    #[inline]
+    /// Compares whole 8-byte words (the first and the last eight bytes of the key, which
+    /// overlap for keys under 16 bytes) rather than byte by byte: most keys of a trace are
+    /// not fields and differ in length or in the first word.
+    #[inline(always)]
     fn of(key: &[u8]) -> Option<Field> {
-        Some(match key {
-            b"trace_id" => Field::TraceId,
-            b"project_id" => Field::ProjectId,
-            b"trace_name" => Field::TraceName,
-            b"service_type" => Field::ServiceType,
-            b"resource_type" => Field::ResourceType,
-            b"trace_rating" => Field::TraceRating,
-            b"trace_type" => Field::TraceType,
-            b"code" => Field::Code,
-            b"api_version" => Field::ApiVersion,
-            b"resource_id" => Field::ResourceId,
-            b"resource_name" => Field::ResourceName,
-            b"user" => Field::User,
+        const fn word(name: &[u8], at: usize) -> u64 {
+            let mut w = 0u64;
+            let mut k = 0;
+            while k < 8 {
+                w |= (name[at + k] as u64) << (8 * k);
+                k += 1;
+            }
+            w
+        }
+        const fn words(name: &[u8]) -> (u64, u64) {
+            (word(name, 0), word(name, name.len() - 8))
+        }
+        const TRACE_ID: (u64, u64) = words(b"trace_id");
+        const PROJECT_ID: (u64, u64) = words(b"project_id");
+        const TRACE_NAME: (u64, u64) = words(b"trace_name");
+        const TRACE_TYPE: (u64, u64) = words(b"trace_type");
+        const API_VERSION: (u64, u64) = words(b"api_version");
+        const RESOURCE_ID: (u64, u64) = words(b"resource_id");
+        const SERVICE_TYPE: (u64, u64) = words(b"service_type");
+        const TRACE_RATING: (u64, u64) = words(b"trace_rating");
+        const RESOURCE_TYPE: (u64, u64) = words(b"resource_type");
+        const RESOURCE_NAME: (u64, u64) = words(b"resource_name");
+
+        let read = |at: usize| {
+            key.get(at..at + 8)
+                .and_then(|w| w.try_into().ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let candidates: &[((u64, u64), Field)] = match key.len() {
+            4 => {
+                return match key {
+                    b"code" => Some(Field::Code),
+                    b"user" => Some(Field::User),
+                    _ => None,
+                }
+            }
+            8 => &[(TRACE_ID, Field::TraceId)],
+            10 => &[
+                (PROJECT_ID, Field::ProjectId),
+                (TRACE_NAME, Field::TraceName),
+                (TRACE_TYPE, Field::TraceType),
+            ],
+            11 => &[
+                (API_VERSION, Field::ApiVersion),
+                (RESOURCE_ID, Field::ResourceId),
+            ],
+            12 => &[
+                (SERVICE_TYPE, Field::ServiceType),
+                (TRACE_RATING, Field::TraceRating),
+            ],
+            13 => &[
+                (RESOURCE_TYPE, Field::ResourceType),
+                (RESOURCE_NAME, Field::ResourceName),
+            ],
             _ => return None,
-        })
+        };
+        let words = (read(0), read(key.len() - 8));
+        candidates
+            .iter()
+            .find(|(w, _)| *w == words)
+            .map(|(_, field)| *field)
     }
 
     /// The name of a field that identifies a trace and so must be a string when present.
@@ -145,12 +190,38 @@ struct Key<'a> {
     end: usize,
 }
 
-/// Scanning stopped; the reason is in [`Scanner::error`]. Kept out of the `Result` so that the
-/// scanner's many small results fit in registers.
-struct Stop;
+/// Why scanning stopped; small, so that the scanner's many results stay cheap.
+enum Stop {
+    Json { offset: usize, what: &'static str },
+    NotAnObject,
+}
+
+impl From<Stop> for TraceError {
+    fn from(stop: Stop) -> TraceError {
+        match stop {
+            Stop::Json { offset, what } => TraceError::Json { offset, what },
+            Stop::NotAnObject => TraceError::NotAnObject,
+        }
+    }
+}
+
+/// The text of the string between the quotes at `open` and `end`, which holds escapes.
+#[cold]
+fn decode(json: &str, open: usize, end: usize) -> Step<String> {
+    serde_json::from_str::<String>(&json[open..=end])
+        .map_err(|_| fail(open, "invalid escape in a string"))
+}
+
+#[cold]
+fn fail(offset: usize, what: &'static str) -> Stop {
+    Stop::Json { offset, what }
+}
 
 type Step<T> = Result<T, Stop>;
 
+/// The scanner's state is plain values, copied rather than borrowed into the functions that
+/// cannot be inlined (containers recurse), so that the compiler keeps it in registers.
+#[derive(Clone, Copy)]
 struct Scanner<'a, 'm> {
     json: &'a str,
     b: &'a [u8],
@@ -162,7 +233,6 @@ struct Scanner<'a, 'm> {
     /// a string's quotes are always the next two.
     word: usize,
     quotes: u64,
-    error: Option<TraceError>,
 }
 
 /// Narrows each block's quotes to those that open or close strings (the unescaped ones) and
@@ -253,15 +323,8 @@ fn low_bits(n: usize) -> u64 {
 }
 
 impl<'a> Scanner<'a, '_> {
-    #[cold]
-    fn fail_at(&mut self, offset: usize, what: &'static str) -> Stop {
-        self.error = Some(TraceError::Json { offset, what });
-        Stop
-    }
-
-    #[cold]
-    fn fail(&mut self, what: &'static str) -> Stop {
-        self.fail_at(self.i, what)
+    fn fail(&self, what: &'static str) -> Stop {
+        fail(self.i, what)
     }
 
     /// The whole input: one object, then only whitespace.
@@ -276,8 +339,7 @@ impl<'a> Scanner<'a, '_> {
             Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
                 // Valid JSON that is not an object, or not JSON at all: say which.
                 self.skip_value(0)?;
-                self.error = Some(TraceError::NotAnObject);
-                return Err(Stop);
+                return Err(Stop::NotAnObject);
             }
             _ => return Err(self.fail("expected a JSON object")),
         }
@@ -326,29 +388,35 @@ impl<'a> Scanner<'a, '_> {
         Ok(())
     }
 
-    /// The position of the next string quote.
-    #[inline]
-    fn next_quote(&mut self) -> Option<usize> {
-        while self.quotes == 0 {
-            self.word += 1;
-            self.quotes = self.masks.get(self.word)?.quotes;
-        }
-        let at = 64 * self.word + self.quotes.trailing_zeros() as usize;
-        self.quotes &= self.quotes - 1;
-        Some(at)
-    }
-
-    /// The closing quote of the string opened at `open`, the next string quote.
-    #[inline]
+    /// The closing quote of the string opened at `open`: the next two string quotes are the
+    /// string's own.
+    #[inline(always)]
     fn string_end(&mut self, open: usize) -> Step<usize> {
-        match (self.next_quote(), self.next_quote()) {
-            (Some(at), Some(end)) if at == open => Ok(end),
-            _ => Err(self.fail_at(open, "unterminated string")),
+        let mut quotes = self.quotes;
+        while quotes == 0 {
+            self.word += 1;
+            quotes = self.masks.get(self.word).map_or(0, |m| m.quotes);
+            if self.word >= self.masks.len() {
+                return Err(fail(open, "unterminated string"));
+            }
         }
+        if 64 * self.word + quotes.trailing_zeros() as usize != open {
+            return Err(fail(open, "a quote out of place"));
+        }
+        quotes &= quotes - 1;
+        while quotes == 0 {
+            self.word += 1;
+            quotes = self.masks.get(self.word).map_or(0, |m| m.quotes);
+            if self.word >= self.masks.len() {
+                return Err(fail(open, "unterminated string"));
+            }
+        }
+        self.quotes = quotes & (quotes - 1);
+        Ok(64 * self.word + quotes.trailing_zeros() as usize)
     }
 
     /// Whether the string between the quotes at `open` and `end` holds a backslash.
-    #[inline]
+    #[inline(always)]
     fn has_escapes(&self, open: usize, end: usize) -> bool {
         let backslashes = |w: usize| self.masks.get(w).map_or(0, |m| m.backslashes);
         let (first, last) = (open / 64, end / 64);
@@ -361,12 +429,12 @@ impl<'a> Scanner<'a, '_> {
             || (first + 1..last).any(|w| backslashes(w) != 0)
     }
 
-    #[inline]
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
-    #[inline]
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.i += 1;
@@ -375,7 +443,7 @@ impl<'a> Scanner<'a, '_> {
 
     /// Walks an object at `self.i` (which is `{`), calling `member` with each key and the
     /// scanner positioned at its value; `member` must consume the value.
-    #[inline]
+    #[inline(always)]
     fn object<F>(&mut self, depth: usize, mut member: F) -> Step<()>
     where
         F: FnMut(&mut Self, Key<'a>, usize) -> Step<()>,
@@ -390,9 +458,11 @@ impl<'a> Scanner<'a, '_> {
             return Ok(());
         }
         loop {
-            self.ws();
             if self.peek() != Some(b'"') {
-                return Err(self.fail("expected a string key"));
+                self.ws();
+                if self.peek() != Some(b'"') {
+                    return Err(self.fail("expected a string key"));
+                }
             }
             let open = self.i;
             let end = self.string_end(open)?;
@@ -402,28 +472,39 @@ impl<'a> Scanner<'a, '_> {
                 open,
                 end,
             };
-            self.ws();
             if self.peek() != Some(b':') {
-                return Err(self.fail("expected ':' after a key"));
+                self.ws();
+                if self.peek() != Some(b':') {
+                    return Err(self.fail("expected ':' after a key"));
+                }
             }
             self.i += 1;
             self.ws();
             member(self, key, depth + 1)?;
-            self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
                 Some(b'}') => {
                     self.i += 1;
                     return Ok(());
                 }
-                _ => return Err(self.fail("expected ',' or '}'")),
+                _ => {
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.fail("expected ',' or '}'")),
+                    }
+                }
             }
         }
     }
 
     /// Whether `key` is `name`, escapes decoded. Most keys are compared raw: a name without a
     /// backslash cannot be spelled with escapes, so only a key that differs is checked for them.
-    #[inline]
+    #[inline(always)]
     fn key_is(&mut self, key: Key<'a>, name: &[u8]) -> Step<bool> {
         if key.raw == name {
             return Ok(true);
@@ -432,7 +513,7 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// The field `key` names, escapes decoded.
-    #[inline]
+    #[inline(always)]
     fn field(&mut self, key: Key<'a>) -> Step<Option<Field>> {
         if let Some(field) = Field::of(key.raw) {
             return Ok(Some(field));
@@ -446,17 +527,17 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// Whether `key` holds escapes and its decoded text passes `test`.
-    #[inline]
+    #[inline(always)]
     fn key_escaped_is(&mut self, key: Key<'a>, test: impl FnOnce(&[u8]) -> bool) -> Step<bool> {
         if !self.has_escapes(key.open, key.end) {
             return Ok(false);
         }
-        Ok(test(self.decode(key.open, key.end)?.as_bytes()))
+        Ok(test(decode(self.json, key.open, key.end)?.as_bytes()))
     }
 
     /// Reads a value as comparable text: strings decoded, numbers and booleans as written,
     /// null, objects and arrays as missing.
-    #[inline]
+    #[inline(always)]
     fn scalar(&mut self, depth: usize) -> Step<Scalar<'a>> {
         let start = self.i;
         match self.peek() {
@@ -482,48 +563,48 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// A string at `self.i` (which is `"`), decoded only when it holds escapes.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Step<Cow<'a, str>> {
         let open = self.i;
         let end = self.string_end(open)?;
         self.i = end + 1;
         if self.has_escapes(open, end) {
-            return self.decode(open, end).map(Cow::Owned);
+            return decode(self.json, open, end).map(Cow::Owned);
         }
         Ok(Cow::Borrowed(&self.json[open + 1..end]))
     }
 
-    /// The text of the string between the quotes at `open` and `end`, which holds escapes.
-    #[cold]
-    fn decode(&mut self, open: usize, end: usize) -> Step<String> {
-        serde_json::from_str::<String>(&self.json[open..=end])
-            .map_err(|_| self.fail_at(open, "invalid escape in a string"))
-    }
-
     /// Moves past a value. Strings and numbers, nearly every value of a trace, are skipped
-    /// here; containers and literals by [`Self::skip_other`], which may recurse.
-    #[inline]
+    /// here too; containers by [`Self::skip_container`], which recurses.
+    #[inline(always)]
     fn skip_value(&mut self, depth: usize) -> Step<()> {
         match self.peek() {
             Some(b'"') => {
                 self.i = self.string_end(self.i)? + 1;
                 Ok(())
             }
-            Some(b'0'..=b'9') => self.number(),
-            _ => self.skip_other(depth),
-        }
-    }
-
-    fn skip_other(&mut self, depth: usize) -> Step<()> {
-        match self.peek() {
-            Some(b'{') => self.object(depth, |s, _, depth| s.skip_value(depth)),
-            Some(b'[') => self.array(depth),
+            Some(b'-' | b'0'..=b'9') => self.number(),
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
-            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'{' | b'[') => {
+                *self = self.skip_container(depth)?;
+                Ok(())
+            }
             _ => Err(self.fail("expected a value")),
         }
+    }
+
+    /// Moves past an object or array: a copy of the scanner goes in and comes back, so that
+    /// the caller's stays in registers.
+    #[inline(never)]
+    fn skip_container(mut self, depth: usize) -> Step<Self> {
+        if self.peek() == Some(b'{') {
+            self.object(depth, |s, _, depth| s.skip_value(depth))?;
+        } else {
+            self.array(depth)?;
+        }
+        Ok(self)
     }
 
     fn array(&mut self, depth: usize) -> Step<()> {
@@ -551,6 +632,7 @@ impl<'a> Scanner<'a, '_> {
         }
     }
 
+    #[inline(always)]
     fn literal(&mut self, word: &'static [u8]) -> Step<()> {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
@@ -561,7 +643,7 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
-    #[inline]
+    #[inline(always)]
     fn number(&mut self) -> Step<()> {
         if self.peek() == Some(b'-') {
             self.i += 1;
@@ -585,7 +667,7 @@ impl<'a> Scanner<'a, '_> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn digits(&mut self) {
         while let Some(b'0'..=b'9') = self.peek() {
             self.i += 1;
