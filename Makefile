@@ -7,14 +7,14 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: bench-all profile release run test lint unit api-clients template lambda-smoke local-aws bench bench-check venv
+.PHONY: bench-all profile release run test lint unit arm64 api-clients template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
 	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --profile local -p local-server
 
 ## Everything CI runs.
-test: lint template unit api-clients lambda-smoke bench-check
+test: lint template unit arm64 api-clients lambda-smoke bench-check
 
 lint:
 	cargo fmt --all -- --check
@@ -22,6 +22,11 @@ lint:
 
 unit: venv
 	cargo test --workspace -- --show-output
+
+## The scanner's first stage and the scanner built for arm64 (the functions' architecture, where
+## the NEON path runs), tested under qemu user-mode emulation.
+arm64:
+	scripts/test-arm64.sh
 
 ## template.yaml lints clean and sets exactly the variables each function reads.
 template: venv

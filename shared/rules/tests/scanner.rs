@@ -29,20 +29,25 @@ fn trace() -> impl Strategy<Value = Value> {
         tricky_string(),
         any::<bool>(),
         0..1000u32,
+        0..40usize,
     )
-        .prop_map(|(name, user, request, resource_name, numeric, code)| {
-            json!({
-                "trace_id": "t-1",
-                "trace_name": format!("a{name}"),
-                "request": request,
-                "service_type": "ECS",
-                "resource_type": "ecs",
-                "user": {"id": "u", "name": user, "domain": {"name": "x"}},
-                "nested": [1, -2.5e3, true, null, {"k": [request.clone()]}],
-                "resource_name": resource_name,
-                "code": if numeric { json!(code) } else { json!(code.to_string()) },
-            })
-        })
+        .prop_map(
+            |(name, user, request, resource_name, numeric, code, copies)| {
+                json!({
+                    "trace_id": "t-1",
+                    "trace_name": format!("a{name}"),
+                    "request": request,
+                    // Long enough, often, that the scanner's index leaves the stack for the heap.
+                    "response": request.repeat(copies),
+                    "service_type": "ECS",
+                    "resource_type": "ecs",
+                    "user": {"id": "u", "name": user, "domain": {"name": "x"}},
+                    "nested": [1, -2.5e3, true, null, {"k": [request.clone()]}],
+                    "resource_name": resource_name,
+                    "code": if numeric { json!(code) } else { json!(code.to_string()) },
+                })
+            },
+        )
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -83,5 +88,29 @@ proptest! {
                 .all(|k| v.get(k).and_then(Value::as_str).is_some_and(|s| !s.is_empty()))
         });
         prop_assert_eq!(rules::trace::scan(&doc).is_ok(), serde_ok, "{}", doc);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// From bytes, UTF-8 is checked along the way: a document is accepted exactly when it is
+    /// UTF-8 and accepted as text.
+    #[test]
+    fn bytes_are_accepted_exactly_when_they_are_utf8_and_the_text_is(
+        t in trace(),
+        cuts in proptest::collection::vec((any::<prop::sample::Index>(), prop_oneof![Just(0xffu8), Just(0xc3), Just(0xa9), Just(0x80), Just(b'"')]), 0..3),
+    ) {
+        let mut bytes = t.to_string().into_bytes();
+        for (at, byte) in cuts {
+            let i = at.index(bytes.len());
+            bytes.insert(i, byte);
+        }
+        let as_text = std::str::from_utf8(&bytes).ok().map(|s| rules::trace::scan(s).map(|v| v.trace_name.map(|n| n.into_owned())));
+        let from_bytes = rules::trace::scan_bytes(&bytes).map(|v| v.trace_name.map(|n| n.into_owned()));
+        match as_text {
+            Some(expected) => prop_assert_eq!(from_bytes, expected),
+            None => prop_assert!(from_bytes.is_err()),
+        }
     }
 }

@@ -224,7 +224,7 @@ fn identity_fields_must_be_strings() {
 
 #[test]
 fn escaped_keys_and_values_are_decoded() {
-    let v = scan(r#"{"trace_\u0069d":"t","trace_name":"del\u0065te","service_type":"S","resource_type":"r","user":{"name":"\u00e9ve"}}"#).unwrap();
+    let v = scan(r#"{"trace_\u0069d":"t","trace_name":"del\u0065te","service_type":"S","resource_type":"r","user":{"n\u0061me":"\u00e9ve"}}"#).unwrap();
     assert_eq!(v.trace_id.as_deref(), Some("t"));
     assert_eq!(v.trace_name.as_deref(), Some("delete"));
     assert_eq!(v.user_name.as_deref(), Some("éve"));
