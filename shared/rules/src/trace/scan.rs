@@ -45,7 +45,7 @@ pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
             what: "too large to index",
         },
     })?;
-    index_strings(bytes, masks)?;
+    let first_backslash = index_strings(bytes, masks)?;
     let mut s = Scanner {
         json,
         b: bytes,
@@ -53,6 +53,7 @@ pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
         masks,
         word: 0,
         quotes: masks.first().map_or(0, |m| m.quotes),
+        first_backslash,
     };
     let mut view = TraceView::default();
     let mut wrong_type = None;
@@ -233,20 +234,30 @@ struct Scanner<'a, 'm> {
     /// a string's quotes are always the next two.
     word: usize,
     quotes: u64,
+    /// Where the document's first backslash is: strings that end before it have no escapes,
+    /// which settles the question for most strings of a trace without looking at the masks.
+    first_backslash: usize,
 }
 
 /// Narrows each block's quotes to those that open or close strings (the unescaped ones) and
 /// checks what the scanner never looks at: the contents of strings (every escape known, no
-/// control byte). Every byte outside strings is read by the scanner itself.
-fn index_strings(b: &[u8], masks: &mut [Masks]) -> Result<(), TraceError> {
+/// control byte). Every byte outside strings is read by the scanner itself. Returns where the
+/// first backslash is.
+fn index_strings(b: &[u8], masks: &mut [Masks]) -> Result<usize, TraceError> {
     let mut escape_carry = 0u64;
     let mut controls = 0u64;
+    let mut first_backslash = usize::MAX;
     for (k, m) in masks.iter_mut().enumerate() {
         controls |= m.controls;
         if m.backslashes | escape_carry != 0 {
+            if first_backslash == usize::MAX && m.backslashes != 0 {
+                first_backslash = 64 * k + m.backslashes.trailing_zeros() as usize;
+            }
             let escaped = escaped_positions(m.backslashes, &mut escape_carry);
+            // `\"` and `\\`, nearly every escape of escaped JSON, are known valid from the
+            // masks; the others are looked at.
+            let mut to_check = escaped & !(m.quotes | m.backslashes);
             m.quotes &= !escaped;
-            let mut to_check = escaped;
             while to_check != 0 {
                 check_escape(b, 64 * k + to_check.trailing_zeros() as usize)?;
                 to_check &= to_check - 1;
@@ -254,7 +265,7 @@ fn index_strings(b: &[u8], masks: &mut [Masks]) -> Result<(), TraceError> {
         }
     }
     if controls == 0 {
-        return Ok(());
+        return Ok(first_backslash);
     }
     // Compact JSON has no control bytes at all; pretty-printed JSON has them outside strings.
     let mut in_string = 0u64;
@@ -269,7 +280,7 @@ fn index_strings(b: &[u8], masks: &mut [Masks]) -> Result<(), TraceError> {
         // The last bit of the prefix XOR is the parity of the block's string quotes.
         in_string = 0u64.wrapping_sub(inside >> 63);
     }
-    Ok(())
+    Ok(first_backslash)
 }
 
 /// The byte at `at` follows an escaping backslash.
@@ -400,9 +411,9 @@ impl<'a> Scanner<'a, '_> {
                 return Err(fail(open, "unterminated string"));
             }
         }
-        if 64 * self.word + quotes.trailing_zeros() as usize != open {
-            return Err(fail(open, "a quote out of place"));
-        }
+        // Nothing the scanner has passed outside strings was a quote or a backslash (it would
+        // have refused either), so the next string quote is this string's opening one.
+        debug_assert_eq!(64 * self.word + quotes.trailing_zeros() as usize, open);
         quotes &= quotes - 1;
         while quotes == 0 {
             self.word += 1;
@@ -418,6 +429,9 @@ impl<'a> Scanner<'a, '_> {
     /// Whether the string between the quotes at `open` and `end` holds a backslash.
     #[inline(always)]
     fn has_escapes(&self, open: usize, end: usize) -> bool {
+        if end <= self.first_backslash {
+            return false;
+        }
         let backslashes = |w: usize| self.masks.get(w).map_or(0, |m| m.backslashes);
         let (first, last) = (open / 64, end / 64);
         let before_end = backslashes(last) & low_bits(end % 64);
