@@ -120,24 +120,41 @@ mod imp {
     #[inline]
     #[target_feature(enable = "avx2")]
     fn classify_avx2(block: &[u8; 64]) -> Masks {
-        let quote = _mm256_set1_epi8(b'"' as i8);
-        let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let (quote, backslash) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
         let below_space = _mm256_set1_epi8(0x1f);
-        let mut masks = Masks::default();
-        let mut high = _mm256_setzero_si256();
-        for (k, chunk) in block.chunks_exact(32).enumerate() {
-            // SAFETY: `chunk` is 32 readable bytes and `loadu` has no alignment requirement.
-            let v = unsafe { _mm256_loadu_si256(chunk.as_ptr().cast()) };
-            high = _mm256_or_si256(high, v);
-            let bits = |m: __m256i| (_mm256_movemask_epi8(m) as u32 as u64) << (32 * k);
-            masks.quotes |= bits(_mm256_cmpeq_epi8(v, quote));
-            masks.backslashes |= bits(_mm256_cmpeq_epi8(v, backslash));
-            masks.controls |= bits(_mm256_cmpeq_epi8(_mm256_min_epu8(v, below_space), v));
+        // SAFETY: both halves are 32 readable bytes; `loadu` has no alignment requirement.
+        let (lo, hi) = unsafe {
+            (
+                _mm256_loadu_si256(block.as_ptr().cast()),
+                _mm256_loadu_si256(block.as_ptr().add(32).cast()),
+            )
+        };
+        let bits = |lo: __m256i, hi: __m256i| {
+            (_mm256_movemask_epi8(lo) as u32 as u64)
+                | (_mm256_movemask_epi8(hi) as u32 as u64) << 32
+        };
+        // Unsigned `v <= 0x1f` is `min(v, 0x1f) == v`.
+        let control_lo = _mm256_cmpeq_epi8(_mm256_min_epu8(lo, below_space), lo);
+        let control_hi = _mm256_cmpeq_epi8(_mm256_min_epu8(hi, below_space), hi);
+        let any_control = _mm256_testz_si256(
+            _mm256_or_si256(control_lo, control_hi),
+            _mm256_or_si256(control_lo, control_hi),
+        ) == 0;
+        Masks {
+            quotes: bits(_mm256_cmpeq_epi8(lo, quote), _mm256_cmpeq_epi8(hi, quote)),
+            backslashes: bits(
+                _mm256_cmpeq_epi8(lo, backslash),
+                _mm256_cmpeq_epi8(hi, backslash),
+            ),
+            // Compact JSON has none: the mask is gathered only for blocks that have some.
+            controls: if any_control {
+                bits(control_lo, control_hi)
+            } else {
+                0
+            },
+            has_non_ascii: _mm256_movemask_epi8(_mm256_or_si256(lo, hi)) != 0,
         }
-        masks.has_non_ascii = _mm256_movemask_epi8(high) != 0;
-        masks
     }
-
     #[inline]
     pub fn classify(block: &[u8; 64]) -> Masks {
         // SAFETY: SSE2 is part of every x86_64 CPU.

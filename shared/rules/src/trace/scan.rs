@@ -681,8 +681,23 @@ impl<'a> Scanner<'a, '_> {
         Ok(())
     }
 
+    /// Moves past ASCII digits, eight at a time (traces carry 13-digit timestamps).
     #[inline(always)]
     fn digits(&mut self) {
+        const LOW_NIBBLES_CLEAR: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+        const THREES: u64 = 0x3030_3030_3030_3030;
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            // A byte is a digit when its high nibble is 3, before and after adding 6. A carry
+            // out of a byte only disturbs the bytes above it, and that byte is flagged itself.
+            let not_digit = ((w & LOW_NIBBLES_CLEAR) ^ THREES)
+                | ((w.wrapping_add(0x0606_0606_0606_0606) & LOW_NIBBLES_CLEAR) ^ THREES);
+            if not_digit != 0 {
+                self.i += (not_digit.trailing_zeros() / 8) as usize;
+                return;
+            }
+            self.i += 8;
+        }
         while let Some(b'0'..=b'9') = self.peek() {
             self.i += 1;
         }
