@@ -48,7 +48,6 @@ pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
     let first_backslash = index_strings(bytes, masks)?;
     let mut s = Scanner {
         json,
-        b: bytes,
         i: 0,
         masks,
         word: 0,
@@ -225,7 +224,6 @@ type Step<T> = Result<T, Stop>;
 #[derive(Clone, Copy)]
 struct Scanner<'a, 'm> {
     json: &'a str,
-    b: &'a [u8],
     i: usize,
     /// The first stage's masks, `quotes` narrowed to those that open or close strings.
     masks: &'m [Masks],
@@ -393,7 +391,7 @@ impl<'a> Scanner<'a, '_> {
             Ok(())
         })?;
         self.ws();
-        if self.i != self.b.len() {
+        if self.i != self.json.len() {
             return Err(self.fail("unexpected data after the trace"));
         }
         Ok(())
@@ -445,7 +443,7 @@ impl<'a> Scanner<'a, '_> {
 
     #[inline(always)]
     fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+        self.json.as_bytes().get(self.i).copied()
     }
 
     #[inline(always)]
@@ -482,7 +480,7 @@ impl<'a> Scanner<'a, '_> {
             let end = self.string_end(open)?;
             self.i = end + 1;
             let key = Key {
-                raw: &self.b[open + 1..end],
+                raw: &self.json.as_bytes()[open + 1..end],
                 open,
                 end,
             };
@@ -648,7 +646,7 @@ impl<'a> Scanner<'a, '_> {
 
     #[inline(always)]
     fn literal(&mut self, word: &'static [u8]) -> Step<()> {
-        if self.b[self.i..].starts_with(word) {
+        if self.json.as_bytes()[self.i..].starts_with(word) {
             self.i += word.len();
             Ok(())
         } else {
@@ -686,7 +684,7 @@ impl<'a> Scanner<'a, '_> {
     fn digits(&mut self) {
         const LOW_NIBBLES_CLEAR: u64 = 0xf0f0_f0f0_f0f0_f0f0;
         const THREES: u64 = 0x3030_3030_3030_3030;
-        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+        while let Some(chunk) = self.json.as_bytes().get(self.i..self.i + 8) {
             let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
             // A byte is a digit when its high nibble is 3, before and after adding 6. A carry
             // out of a byte only disturbs the bytes above it, and that byte is flagged itself.
