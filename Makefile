@@ -50,9 +50,11 @@ bench:
 	@test -f $(WORKLOAD)/events.jsonl || python3 bench/gen_workload.py $(WORKLOAD) $(EVENTS)
 	cargo bench -p rules --bench matcher -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
 
-## Every benchmark: matcher, handler cost (AWS calls per 1000 traces), cold start of the
+## Every benchmark: matcher (seconds, and instructions per trace under callgrind, which a busy
+## machine does not disturb), handler cost (AWS calls per 1000 traces), cold start of the
 ## release binaries, local server load. Figures go to the terminal; BENCHMARKS.md keeps them.
 bench-all: venv bench
+	scripts/bench-instructions.sh $(WORKLOAD)
 	cargo bench -p trace-handler --bench handler_cost
 	cargo build --release -p rules-api -p trace-handler
 	mkdir -p target/cold-start && cp target/release/rules-api target/release/trace-handler target/cold-start/
