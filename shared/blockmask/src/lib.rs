@@ -3,9 +3,9 @@
 //! checks string contents with bit operations instead of looking at bytes one by one.
 //!
 //! x86_64 always has SSE2 and aarch64 always has NEON, so those paths are chosen at compile
-//! time; whole documents on x86_64 use AVX2 when the CPU has it (checked once, at run time).
-//! The `unsafe` is the vector loads of 64-byte arrays and the calls into AVX2 code after
-//! that check.
+//! time; whole documents on x86_64 use AVX-512BW or AVX2 when the CPU has them (checked at run
+//! time, cached by std). The `unsafe` is the vector loads of 64-byte arrays and the calls into
+//! AVX code after that check.
 
 /// The classes of the bytes of one block that the scanner needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -104,11 +104,71 @@ mod imp {
     use super::{classify_whole_blocks, Masks};
 
     pub fn classify_blocks(bytes: &[u8], out: &mut [Masks]) -> bool {
-        if std::is_x86_feature_detected!("avx2") {
+        if std::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has AVX-512BW, checked just above.
+            unsafe { classify_blocks_avx512(bytes, out) }
+        } else if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
             unsafe { classify_blocks_avx2(bytes, out) }
         } else {
             classify_whole_blocks(bytes, out, classify)
+        }
+    }
+
+    #[target_feature(enable = "avx512bw")]
+    fn classify_blocks_avx512(bytes: &[u8], out: &mut [Masks]) -> bool {
+        classify_whole_blocks(bytes, out, |block| classify_avx512(block))
+    }
+
+    /// One 64-byte register per block; the compares give the bitmasks directly.
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    fn classify_avx512(block: &[u8; 64]) -> Masks {
+        // SAFETY: `block` is 64 readable bytes; `loadu` has no alignment requirement.
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        Masks {
+            quotes: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+            backslashes: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8)),
+            controls: _mm512_cmple_epu8_mask(v, _mm512_set1_epi8(0x1f)),
+            has_non_ascii: _mm512_movepi8_mask(v) != 0,
+        }
+    }
+
+    /// Every path this CPU can run must give what the definition gives: documents pick the
+    /// widest path, so the narrower ones are checked here directly.
+    #[cfg(test)]
+    #[test]
+    fn every_path_equals_the_definition() {
+        use super::classify_portable;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut byte = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // Mostly the bytes that matter, and their neighbours.
+            *b"\"\\\x00\x1f\x20\x7f\x80\xffa{"
+                .get((seed % 16) as usize)
+                .unwrap_or(&(seed as u8))
+        };
+        for _ in 0..2000 {
+            let bytes: Vec<u8> = (0..64 * 3).map(|_| byte()).collect();
+            let expected: Vec<Masks> = bytes
+                .chunks_exact(64)
+                .map(|c| classify_portable(c.try_into().unwrap()))
+                .collect();
+            let mut out = vec![Masks::default(); 3];
+            classify_whole_blocks(&bytes, &mut out, classify);
+            assert_eq!(out, expected, "SSE2");
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                unsafe { classify_blocks_avx2(&bytes, &mut out) };
+                assert_eq!(out, expected, "AVX2");
+            }
+            if std::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: the CPU has AVX-512BW, checked just above.
+                unsafe { classify_blocks_avx512(&bytes, &mut out) };
+                assert_eq!(out, expected, "AVX-512");
+            }
         }
     }
 
