@@ -208,8 +208,9 @@ impl From<Stop> for TraceError {
 /// The text of the string between the quotes at `open` and `end`, which holds escapes.
 #[cold]
 fn decode(json: &str, open: usize, end: usize) -> Step<String> {
-    serde_json::from_str::<String>(&json[open..=end])
-        .map_err(|_| fail(open, "invalid escape in a string"))
+    json.get(open..=end)
+        .and_then(|quoted| serde_json::from_str::<String>(quoted).ok())
+        .ok_or_else(|| fail(open, "invalid escape in a string"))
 }
 
 #[cold]
@@ -424,6 +425,14 @@ impl<'a> Scanner<'a, '_> {
         Ok(64 * self.word + quotes.trailing_zeros() as usize)
     }
 
+    /// The text between the quotes at `open` and `end`, as written.
+    #[inline(always)]
+    fn text(&self, open: usize, end: usize) -> Step<&'a str> {
+        self.json
+            .get(open + 1..end)
+            .ok_or_else(|| fail(open, "a string out of place"))
+    }
+
     /// Whether the string between the quotes at `open` and `end` holds a backslash.
     #[inline(always)]
     fn has_escapes(&self, open: usize, end: usize) -> bool {
@@ -480,7 +489,7 @@ impl<'a> Scanner<'a, '_> {
             let end = self.string_end(open)?;
             self.i = end + 1;
             let key = Key {
-                raw: &self.json.as_bytes()[open + 1..end],
+                raw: self.text(open, end)?.as_bytes(),
                 open,
                 end,
             };
@@ -583,7 +592,7 @@ impl<'a> Scanner<'a, '_> {
         if self.has_escapes(open, end) {
             return decode(self.json, open, end).map(Cow::Owned);
         }
-        Ok(Cow::Borrowed(&self.json[open + 1..end]))
+        self.text(open, end).map(Cow::Borrowed)
     }
 
     /// Moves past a value. Strings and numbers, nearly every value of a trace, are skipped
@@ -646,7 +655,12 @@ impl<'a> Scanner<'a, '_> {
 
     #[inline(always)]
     fn literal(&mut self, word: &'static [u8]) -> Step<()> {
-        if self.json.as_bytes()[self.i..].starts_with(word) {
+        if self
+            .json
+            .as_bytes()
+            .get(self.i..)
+            .is_some_and(|rest| rest.starts_with(word))
+        {
             self.i += word.len();
             Ok(())
         } else {
