@@ -489,7 +489,8 @@ impl<'a> Scanner<'a, '_> {
             let end = self.string_end(open)?;
             self.i = end + 1;
             let key = Key {
-                raw: self.text(open, end)?.as_bytes(),
+                raw: (self.json.as_bytes().get(open + 1..end))
+                    .ok_or_else(|| fail(open, "a string out of place"))?,
                 open,
                 end,
             };
