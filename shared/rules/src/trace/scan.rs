@@ -27,13 +27,15 @@ pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
 
 /// [`scan`] from bytes, which must be UTF-8 (checked as part of the first stage).
 pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
+    let blocks = blockmask::blocks_in(bytes.len());
     let mut inline = [Masks::default(); INLINE_BLOCKS];
     let mut heap = Vec::new();
-    let masks: &mut [Masks] = if blockmask::blocks_in(bytes.len()) <= INLINE_BLOCKS {
-        &mut inline
-    } else {
-        heap.resize(blockmask::blocks_in(bytes.len()), Masks::default());
-        &mut heap
+    let masks: &mut [Masks] = match inline.get_mut(..blocks) {
+        Some(on_stack) => on_stack,
+        None => {
+            heap.resize(blocks, Masks::default());
+            &mut heap
+        }
     };
     let json = blockmask::classify_text(bytes, masks).map_err(|e| match e {
         TextError::NotUtf8 { valid_up_to } => TraceError::Json {
