@@ -296,7 +296,7 @@ fn check_escape(b: &[u8], at: usize) -> Result<(), TraceError> {
             Ok(())
         }
         _ => Err(TraceError::Json {
-            offset: at - 1,
+            offset: at.saturating_sub(1),
             what: "invalid escape in a string",
         }),
     }
