@@ -69,7 +69,9 @@ fn classify_whole_blocks(
 ) -> bool {
     let mut non_ascii = false;
     for (slot, chunk) in out.iter_mut().zip(bytes.chunks_exact(64)) {
-        *slot = classify(chunk.try_into().unwrap_or(&[0; 64]));
+        // Chunks are exactly 64 bytes; were one not, it would count as non-ASCII, which only
+        // sends the document to the full UTF-8 check.
+        *slot = classify(chunk.try_into().unwrap_or(&[0xff; 64]));
         non_ascii |= slot.has_non_ascii;
     }
     non_ascii
