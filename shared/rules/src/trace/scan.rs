@@ -404,6 +404,19 @@ impl<'a> Scanner<'a, '_> {
     /// string's own.
     #[inline(always)]
     fn string_end(&mut self, open: usize) -> Step<usize> {
+        // Most strings open and close within one block.
+        let after_open = self.quotes & self.quotes.wrapping_sub(1);
+        if self.quotes != 0 && after_open != 0 {
+            debug_assert_eq!(64 * self.word + self.quotes.trailing_zeros() as usize, open);
+            self.quotes = after_open & (after_open - 1);
+            return Ok(64 * self.word + after_open.trailing_zeros() as usize);
+        }
+        self.string_end_across_blocks(open)
+    }
+
+    /// [`Self::string_end`] for a string whose quotes are not both in the current block.
+    #[inline(always)]
+    fn string_end_across_blocks(&mut self, open: usize) -> Step<usize> {
         let mut quotes = self.quotes;
         while quotes == 0 {
             self.word += 1;
