@@ -417,27 +417,26 @@ impl<'a> Scanner<'a, '_> {
     /// [`Self::string_end`] for a string whose quotes are not both in the current block.
     #[inline(always)]
     fn string_end_across_blocks(&mut self, open: usize) -> Step<usize> {
-        let mut quotes = self.quotes;
-        while quotes == 0 {
-            self.word += 1;
-            quotes = self.masks.get(self.word).map_or(0, |m| m.quotes);
-            if self.word >= self.masks.len() {
-                return Err(fail(open, "unterminated string"));
-            }
-        }
+        let unterminated = || fail(open, "unterminated string");
+        let opening = self.quotes_from(self.quotes).ok_or_else(unterminated)?;
         // Nothing the scanner has passed outside strings was a quote or a backslash (it would
         // have refused either), so the next string quote is this string's opening one.
-        debug_assert_eq!(64 * self.word + quotes.trailing_zeros() as usize, open);
-        quotes &= quotes - 1;
+        debug_assert_eq!(64 * self.word + opening.trailing_zeros() as usize, open);
+        let closing = self
+            .quotes_from(opening & (opening - 1))
+            .ok_or_else(unterminated)?;
+        self.quotes = closing & (closing - 1);
+        Ok(64 * self.word + closing.trailing_zeros() as usize)
+    }
+
+    /// `quotes` if it holds any, else the string quotes of the next block that has some.
+    #[inline(always)]
+    fn quotes_from(&mut self, mut quotes: u64) -> Option<u64> {
         while quotes == 0 {
             self.word += 1;
-            quotes = self.masks.get(self.word).map_or(0, |m| m.quotes);
-            if self.word >= self.masks.len() {
-                return Err(fail(open, "unterminated string"));
-            }
+            quotes = self.masks.get(self.word)?.quotes;
         }
-        self.quotes = quotes & (quotes - 1);
-        Ok(64 * self.word + quotes.trailing_zeros() as usize)
+        Some(quotes)
     }
 
     /// The text between the quotes at `open` and `end`, as written.
