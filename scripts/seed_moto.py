@@ -14,7 +14,8 @@ ddb.create_table(
     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
 ddb.update_time_to_live(TableName="rules", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
-topic = sns.create_topic(Name="key_events")["TopicArn"]
+# An SMN URN urn:smn:<region>:<project>:<name> publishes to the SNS topic <project>_<name>.
+topic = sns.create_topic(Name="24edf66e79d04187acb99a463e610764_key_events")["TopicArn"]
 queue = sqs.create_queue(QueueName="key-events-subscriber")["QueueUrl"]
 queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)

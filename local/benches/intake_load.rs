@@ -30,6 +30,7 @@ async fn main() {
         port: 0,
         data_dir: dir.path().to_owned(),
         caller_header: None,
+        access_keys_file: None,
         cache_ttl: Duration::from_secs(10),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ports::{FileTopic, RedbStore};
-use rules_api::{routes, with_request_ids, AppState, CallerPolicy};
+use ports::{AccessKeyFile, FileTopic, RedbStore};
+use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use trace_handler::Handler;
 
 mod traces;
@@ -18,11 +18,15 @@ pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
     pub caller_header: Option<String>,
+    /// `ACCESS_KEYS_FILE`: when set, every `/v3/...` and `/traces` call must be signed with one
+    /// of its keys.
+    pub access_keys_file: Option<PathBuf>,
     pub cache_ttl: Duration,
 }
 
 impl Config {
-    /// Reads `PORT`, `DATA_DIR`, `CALLER_PROJECT_HEADER` and `RULES_CACHE_SECONDS`.
+    /// Reads `PORT`, `DATA_DIR`, `CALLER_PROJECT_HEADER`, `ACCESS_KEYS_FILE` and
+    /// `RULES_CACHE_SECONDS`.
     pub fn from_env() -> Result<Config, String> {
         let port = match std::env::var("PORT") {
             Ok(p) => p
@@ -38,6 +42,9 @@ impl Config {
             caller_header: std::env::var("CALLER_PROJECT_HEADER")
                 .ok()
                 .filter(|h| !h.is_empty()),
+            access_keys_file: std::env::var_os("ACCESS_KEYS_FILE")
+                .filter(|f| !f.is_empty())
+                .map(PathBuf::from),
             cache_ttl: match std::env::var("RULES_CACHE_SECONDS") {
                 Ok(s) => Duration::from_secs(s.parse().map_err(|_| {
                     format!("RULES_CACHE_SECONDS must be a whole number, got {s:?}")
@@ -54,9 +61,14 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("cannot create DATA_DIR {}: {e}", config.data_dir.display()))?;
     let store = Arc::new(RedbStore::open(config.data_dir.join("rules.redb"))?);
-    let policy = match config.caller_header.clone() {
-        Some(h) => CallerPolicy::Header(h),
-        None => CallerPolicy::TrustPath,
+    let keys = match &config.access_keys_file {
+        Some(path) => Some(Arc::new(AccessKeyFile::load(path)?)),
+        None => None,
+    };
+    let policy = match (&keys, config.caller_header.clone()) {
+        (Some(_), _) => CallerPolicy::RequestContext,
+        (None, Some(h)) => CallerPolicy::Header(h),
+        (None, None) => CallerPolicy::TrustPath,
     };
     let topic = Arc::new(FileTopic::new(config.data_dir.join("published.jsonl")));
     let handler = Handler::new(
@@ -69,7 +81,19 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
     let api = routes(AppState {
         store,
         policy: Arc::new(policy),
-    });
-    let app = with_request_ids(api.merge(traces::routes(Arc::new(handler))));
-    Ok(app)
+    })
+    .merge(traces::routes(Arc::new(handler)));
+    Ok(with_request_ids(match keys {
+        Some(keys) => {
+            tracing::info!(
+                keys = keys.len(),
+                "AK/SK signatures are verified on every /v3 and /traces call"
+            );
+            with_signatures(api, keys)
+        }
+        None => {
+            tracing::warn!("ACCESS_KEYS_FILE is not set: signatures are not checked, and anyone who reaches this address may act on any project");
+            api
+        }
+    }))
 }

@@ -1,12 +1,15 @@
 //! `POST /traces`: any input of contract part 3, handled as the trace handler function would,
-//! answered with a summary once every message is in the local topic.
+//! answered with a summary once every message is in the local topic. Only `application/json`
+//! is taken, so that a web page cannot post here from a browser; a signed caller's traces must
+//! be of its own project.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::header;
 use axum::routing::post;
 use axum::{Json, Router};
-use rules_api::{ApiError, MAX_BODY_BYTES};
+use rules_api::{ApiError, CallerProject, MAX_BODY_BYTES};
 use trace_handler::{Handler, Summary};
 
 pub fn routes(handler: Arc<Handler>) -> Router {
@@ -19,6 +22,16 @@ async fn intake(
     State(handler): State<Arc<Handler>>,
     req: Request,
 ) -> Result<Json<Summary>, ApiError> {
+    let json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let caller = req.extensions().get::<CallerProject>().map(|c| c.0.clone());
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
         .await
         .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
@@ -27,5 +40,5 @@ async fn intake(
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("the body must be UTF-8 JSON".into()))?;
-    Ok(Json(handler.handle(text).await))
+    Ok(Json(handler.handle_for(text, caller.as_deref()).await))
 }

@@ -34,6 +34,7 @@ async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
         port: 0,
         data_dir: dir.path().join("data"),
         caller_header: None,
+        access_keys_file: None,
         cache_ttl: Duration::ZERO,
     };
     let app = app(&config).unwrap();
@@ -71,4 +72,33 @@ async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
     );
     let (_, bad) = call(&app, "POST", "/traces", "{\"trace_name\": ".into()).await;
     assert_eq!(bad["failures"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        port: 0,
+        data_dir: dir.path().join("data"),
+        caller_header: None,
+        access_keys_file: None,
+        cache_ttl: Duration::ZERO,
+    };
+    let app = app(&config).unwrap();
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let mut req = Request::builder().method("POST").uri("/traces");
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::from("{\"trace_id\":\"t\"}")).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 415, "{content_type:?}");
+    }
 }

@@ -43,6 +43,7 @@ async fn info_logs_hold_no_secrets_and_no_traces() {
         port: 0,
         data_dir: dir.path().to_owned(),
         caller_header: None,
+        access_keys_file: None,
         cache_ttl: Duration::ZERO,
     };
     let app = app(&config).unwrap();

@@ -23,6 +23,13 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the body exceeds {0} bytes")]
     TooLarge(usize),
+    /// No valid AK/SK signature: answered as the Huawei API Gateway does (`APIGW.0301`).
+    #[error("Incorrect IAM authentication information: {why}")]
+    Unauthenticated { why: String, request_id: String },
+    #[error("no notification named {0:?} in this project")]
+    NameNotFound(String),
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
 }
 
 impl ApiError {
@@ -41,6 +48,9 @@ impl ApiError {
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "CTS.0404"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "CTS.0405"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "CTS.0413"),
+            ApiError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "APIGW.0301"),
+            ApiError::NameNotFound(_) => (StatusCode::NOT_FOUND, "CTS.0402"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "CTS.0415"),
         }
     }
 
@@ -61,10 +71,10 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(error_code = code, error = %self, "request refused");
         }
-        (
-            status,
-            Json(json!({"error_code": code, "error_msg": self.public_message()})),
-        )
-            .into_response()
+        let mut body = json!({"error_code": code, "error_msg": self.public_message()});
+        if let ApiError::Unauthenticated { request_id, .. } = &self {
+            body["request_id"] = json!(request_id);
+        }
+        (status, Json(body)).into_response()
     }
 }

@@ -61,11 +61,20 @@ pub async fn update(
 ) -> Result<Response> {
     let (project_id, body) = authorized_body(&s, path, req).await?;
     let body = UpdateBody::parse(&body)?;
-    let existing = s
-        .store
-        .get(&project_id, body.notification_id())
-        .await?
-        .ok_or_else(|| StoreError::NotFound(body.notification_id().to_owned()))?;
+    let existing = if body.notification_id().is_empty() {
+        // The Terraform provider modifies a rule it has just created before it knows its id.
+        s.store
+            .list(&project_id)
+            .await?
+            .into_iter()
+            .find(|n| n.notification_name == body.name())
+            .ok_or_else(|| ApiError::NameNotFound(body.name().to_owned()))?
+    } else {
+        s.store
+            .get(&project_id, body.notification_id())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(body.notification_id().to_owned()))?
+    };
     let notification = body.apply_to(&existing);
     check_deliverable(&notification)?;
     s.store.update(&notification).await?;
@@ -214,9 +223,11 @@ async fn authorized_body(
     Ok((project_id, bytes))
 }
 
-/// Function targets (`fun`: Lambda ARNs, FunctionGraph URNs) are recognised but not yet
-/// delivered to, so rules naming one are refused rather than stored to fail later.
+/// An SMN URN names the rule's own project. Function targets (`fun`: Lambda ARNs,
+/// FunctionGraph URNs) are recognised but not yet delivered to, so rules naming one are refused
+/// rather than stored to fail later.
 fn check_deliverable(n: &rules::Notification) -> Result<()> {
+    rules::body::check_topic_project(n)?;
     if n.notification_type == NotificationType::Fun {
         return Err(ApiError::BadRequest(
             "topic_id: function targets (fun) are not supported yet; use an SNS topic ARN or an SMN URN".into(),

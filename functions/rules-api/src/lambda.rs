@@ -1,6 +1,7 @@
-//! Behind API Gateway: the caller's project from the request context, a JWT claim (HTTP API)
-//! or a Lambda-authorizer context value (HTTP or REST API), named by configuration; and API
-//! Gateway's request id as the request's id, so that logs and answers match its access logs.
+//! Behind API Gateway: API Gateway's request id as the request's id, so that logs and answers
+//! match its access logs; and, where a gateway authorizer establishes the caller (JWT mode), the
+//! caller's project from the request context: a JWT claim (HTTP API) or a Lambda-authorizer
+//! context value (HTTP or REST API), named by configuration.
 
 use crate::CallerProject;
 use axum::extract::Request;
@@ -10,16 +11,16 @@ use axum::response::Response;
 use axum::Router;
 use lambda_http::request::RequestContext;
 
-/// Adds [`CallerProject`] to each request whose authorizer established one, and an
-/// `X-Request-Id` from the request context when the caller sent none.
-pub fn with_gateway_context(app: Router, claim: String) -> Router {
+/// Adds an `X-Request-Id` from the request context when the caller sent none and, given the
+/// `claim` that names it, [`CallerProject`] to each request whose authorizer established one.
+pub fn with_gateway_context(app: Router, claim: Option<String>) -> Router {
     app.layer(axum::middleware::from_fn(
         move |mut req: Request, next: Next| {
             let claim = claim.clone();
             async move {
                 let ctx = req.extensions().get::<RequestContext>().cloned();
                 if let Some(ctx) = ctx {
-                    if let Some(project) = caller_project(&ctx, &claim) {
+                    if let Some(project) = claim.as_deref().and_then(|c| caller_project(&ctx, c)) {
                         req.extensions_mut().insert(CallerProject(project));
                     }
                     let id =

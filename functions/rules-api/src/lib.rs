@@ -7,6 +7,7 @@ mod error;
 mod handlers;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod signature;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +23,7 @@ use tracing::Instrument;
 
 pub use auth::{CallerPolicy, CallerProject};
 pub use error::ApiError;
+pub use signature::with_signatures;
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -65,7 +67,7 @@ pub fn with_request_ids(app: Router) -> Router {
 
 /// Gives every response an `X-Request-Id` (the caller's, when it sent a sane one) and logs one
 /// line per request: method, route, status, latency. Never bodies or credentials.
-async fn request_id(req: Request, next: Next) -> Response {
+async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get("x-request-id")
@@ -79,6 +81,8 @@ async fn request_id(req: Request, next: Next) -> Response {
             HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
                 .expect("a UUID is a header value")
         });
+    // Inner layers (the signature check) answer with the same id.
+    req.headers_mut().insert("x-request-id", id.clone());
     let span = tracing::info_span!("request", request_id = %id.to_str().unwrap_or_default());
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let started = Instant::now();

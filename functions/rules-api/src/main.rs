@@ -1,23 +1,50 @@
-//! The rules API on AWS Lambda behind API Gateway, with rules in DynamoDB.
+//! The rules API on AWS Lambda behind API Gateway, with rules in DynamoDB. `AUTH_MODE` says
+//! who the caller is: `aksk` (default) verifies the Huawei clients' AK/SK signatures here, with
+//! keys in the rules table; `jwt` trusts API Gateway's JWT authorizer and its `PROJECT_CLAIM`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_adapters::DynamoDbStore;
 use lambda_http::{run, tracing, Error};
+use ports::CachedAccessKeys;
 use rules_api::lambda::with_gateway_context;
-use rules_api::{router, AppState, CallerPolicy};
+use rules_api::{router, routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let table = std::env::var("TABLE_NAME")
         .map_err(|_| "TABLE_NAME is not set: the DynamoDB table of rules")?;
-    let claim = std::env::var("PROJECT_CLAIM").unwrap_or_else(|_| "project_id".into());
+    let mode = std::env::var("AUTH_MODE").unwrap_or_else(|_| "aksk".into());
     let aws = aws_adapters::config::loader().load().await;
-    let store = DynamoDbStore::new(aws_adapters::dynamodb::Client::new(&aws), table);
-    let app = router(AppState {
-        store: Arc::new(store),
+    let store = Arc::new(DynamoDbStore::new(
+        aws_adapters::dynamodb::Client::new(&aws),
+        table,
+    ));
+    let state = AppState {
+        store: store.clone(),
         policy: Arc::new(CallerPolicy::RequestContext),
-    });
-    run(with_gateway_context(app, claim)).await
+    };
+    let app = match mode.as_str() {
+        "aksk" => {
+            let cache = match std::env::var("ACCESS_KEYS_CACHE_SECONDS") {
+                Ok(s) => s.parse().map_err(|_| {
+                    format!("ACCESS_KEYS_CACHE_SECONDS must be a whole number, got {s:?}")
+                })?,
+                Err(_) => 60,
+            };
+            let keys = CachedAccessKeys::new(store, Duration::from_secs(cache));
+            with_gateway_context(
+                with_request_ids(with_signatures(routes(state), Arc::new(keys))),
+                None,
+            )
+        }
+        "jwt" => {
+            let claim = std::env::var("PROJECT_CLAIM").unwrap_or_else(|_| "project_id".into());
+            with_gateway_context(router(state), Some(claim))
+        }
+        other => return Err(format!("AUTH_MODE must be aksk or jwt, got {other:?}").into()),
+    };
+    run(app).await
 }

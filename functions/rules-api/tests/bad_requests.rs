@@ -17,7 +17,7 @@ fn good() -> Value {
         "notification_name": "fresh_name",
         "operation_type": "customized",
         "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}],
-        "topic_id": "urn:smn:eu-west-1:p:key_events"
+        "topic_id": format!("urn:smn:eu-west-1:{P}:key_events")
     })
 }
 

@@ -1,13 +1,15 @@
 //! The API Gateway request samples in `events/api/` (the same files `cargo lambda invoke
 //! --data-file` and `sam local invoke -e` take) through the router as Lambda runs it: the
-//! caller's project from the JWT claim, the request from the HTTP API payload.
+//! caller's project from the JWT claim or the AK/SK signature, the request from the HTTP API
+//! payload.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use ports::RedbStore;
+use ports::{AccessKey, AccessKeyFile};
 use rules_api::lambda::with_gateway_context;
-use rules_api::{router, AppState, CallerPolicy};
+use rules_api::{router, routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -44,7 +46,7 @@ async fn every_sample_request_is_served_with_the_project_of_its_claim() {
             store,
             policy: Arc::new(CallerPolicy::RequestContext),
         }),
-        "project_id".into(),
+        Some("project_id".into()),
     );
     let (status, created) = send(&app, &event("create")).await;
     assert_eq!(status, 201, "{created}");
@@ -89,4 +91,83 @@ async fn every_sample_request_is_served_with_the_project_of_its_claim() {
         send(&app, &other.to_string()).await.1["error_code"],
         "CTS.0013"
     );
+}
+
+/// `event` with its authorizer removed and signed with `ak`/`sk` as a Huawei SDK signs the
+/// request it describes.
+fn signed(event: &str, ak: &str, sk: &str) -> String {
+    let mut e: Value = serde_json::from_str(event).unwrap();
+    e["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let headers = e["headers"].as_object_mut().unwrap();
+    headers.remove("authorization");
+    headers.insert(
+        "x-sdk-date".into(),
+        aksk::format_sdk_date(ports::now_ms() / 1000).into(),
+    );
+    let query = e["rawQueryString"].as_str().unwrap_or_default();
+    let uri = format!("{}?{query}", e["rawPath"].as_str().unwrap());
+    let mut req = axum::http::Request::builder()
+        .method(e["requestContext"]["http"]["method"].as_str().unwrap())
+        .uri(uri);
+    for (k, v) in e["headers"].as_object().unwrap() {
+        req = req.header(k, v.as_str().unwrap());
+    }
+    let (parts, ()) = req.body(()).unwrap().into_parts();
+    let body = e["body"].as_str().unwrap_or_default().to_owned();
+    let auth = aksk::sign(&parts, body.as_bytes(), ak, sk);
+    e["headers"]["authorization"] = auth.into();
+    e.to_string()
+}
+
+#[tokio::test]
+async fn in_aksk_mode_signed_events_are_served_and_jwt_claims_count_for_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap());
+    let project = "24edf66e79d04187acb99a463e610764";
+    let keys = AccessKeyFile::new(vec![AccessKey {
+        access_key: "HPUALAMBDAKEY0000001".into(),
+        secret_key: "lambda-secret".into(),
+        project_id: project.into(),
+    }])
+    .unwrap();
+    let state = AppState {
+        store,
+        policy: Arc::new(CallerPolicy::RequestContext),
+    };
+    let app = with_gateway_context(
+        with_request_ids(with_signatures(routes(state), Arc::new(keys))),
+        None,
+    );
+    let (status, body) = send(&app, &event("create")).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (401, Some("APIGW.0301")),
+        "a JWT is no signature"
+    );
+    assert_eq!(body["request_id"], "c6af9ac6-7b61-11e6-9a41-93e8deadbeef");
+    let (status, created) = send(
+        &app,
+        &signed(&event("create"), "HPUALAMBDAKEY0000001", "lambda-secret"),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, listed) = send(
+        &app,
+        &signed(&event("list"), "HPUALAMBDAKEY0000001", "lambda-secret"),
+    )
+    .await;
+    assert_eq!(
+        (status, listed["notifications"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{listed}"
+    );
+    let (status, _) = send(
+        &app,
+        &signed(&event("list"), "HPUALAMBDAKEY0000001", "wrong"),
+    )
+    .await;
+    assert_eq!(status, 401);
 }

@@ -27,7 +27,7 @@ async fn main() {
     create_rules_table(&aws_adapters::dynamodb::Client::new(&aws), "rules").await;
     aws_adapters::sns::Client::new(&aws)
         .create_topic()
-        .name("key_events")
+        .name("24edf66e79d04187acb99a463e610764_key_events")
         .send()
         .await
         .unwrap();

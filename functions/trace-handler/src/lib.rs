@@ -104,6 +104,12 @@ impl Handler {
 
     /// Handles one input of any shape.
     pub async fn handle(&self, input: &str) -> Summary {
+        self.handle_for(input, None).await
+    }
+
+    /// Handles one input for a caller that may act on `caller_project` only (when given): a
+    /// trace of another project fails as an item and publishes nothing.
+    pub async fn handle_for(&self, input: &str, caller_project: Option<&str>) -> Summary {
         let (shape, items) = split(input);
         let mut summary = Summary {
             traces: 0,
@@ -124,6 +130,17 @@ impl Handler {
                     continue;
                 }
             };
+            if let Some(caller) = caller_project.filter(|c| *c != trace.project_id()) {
+                tracing::warn!(item = i, "a trace of another project than the caller's");
+                failed.insert(
+                    i,
+                    (
+                        item.message_id.clone(),
+                        format!("the trace is of another project than the caller's ({caller})"),
+                    ),
+                );
+                continue;
+            }
             summary.traces += 1;
             let compiled = match self.rules.rules(trace.project_id()).await {
                 Ok(c) => c,

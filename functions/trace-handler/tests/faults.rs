@@ -21,9 +21,9 @@ fn rules() -> Vec<rules::Notification> {
     let sample =
         CreateBody::parse(&std::fs::read("../../events/create-notification-request.json").unwrap())
             .unwrap();
-    let everything = CreateBody::from_value(&json!({"notification_name": "audit_all", "operation_type": "complete", "topic_id": "urn:smn:r:p:key_events"})).unwrap();
+    let everything = CreateBody::from_value(&json!({"notification_name": "audit_all", "operation_type": "complete", "topic_id": format!("urn:smn:r:{P}:key_events")})).unwrap();
     let bob = CreateBody::from_value(&json!({
-        "notification_name": "bob_watch", "operation_type": "complete", "topic_id": "urn:smn:r:p:key_events",
+        "notification_name": "bob_watch", "operation_type": "complete", "topic_id": format!("urn:smn:r:{P}:key_events"),
         "notify_user_list": [{"user_group": "dev", "user_list": ["dev-bob"]}]
     }))
     .unwrap();
@@ -65,7 +65,7 @@ async fn every_pair_is_delivered_exactly_once_through_injected_faults() {
     let direct = moto.sdk_config().await;
     let ddb = aws_adapters::dynamodb::Client::new(&direct);
     create_rules_table(&ddb, "rules").await;
-    let (_, queue) = subscribed_queue(&direct, "key_events", "subscriber").await;
+    let (_, queue) = subscribed_queue(&direct, &format!("{P}_key_events"), "subscriber").await;
     let direct_store = DynamoDbStore::new(ddb, "rules");
     let rules = rules();
     for r in &rules {

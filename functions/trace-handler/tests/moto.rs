@@ -63,7 +63,12 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
     let ddb = aws_adapters::dynamodb::Client::new(&aws);
     create_rules_table(&ddb, "rules").await;
     let sns = aws_adapters::sns::Client::new(&aws);
-    let (_, queue_url) = subscribed_queue(&aws, "key_events", "subscriber").await;
+    let (_, queue_url) = subscribed_queue(
+        &aws,
+        "24edf66e79d04187acb99a463e610764_key_events",
+        "subscriber",
+    )
+    .await;
 
     let store = Arc::new(DynamoDbStore::new(ddb, "rules"));
     let rule =

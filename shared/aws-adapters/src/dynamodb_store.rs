@@ -60,7 +60,7 @@ pub(crate) fn read_err(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// How a transaction ended, by which of its items' conditions failed.
-enum Outcome {
+pub(crate) enum Outcome {
     Committed,
     /// Some item's condition failed.
     ConditionsFailed,
@@ -76,7 +76,10 @@ impl DynamoDbStore {
         }
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Outcome, StoreError> {
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Outcome, StoreError> {
         match self
             .client
             .transact_write_items()

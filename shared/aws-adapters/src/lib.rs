@@ -2,6 +2,7 @@
 //! one table) and [`SnsPublisher`]. Both take SDK clients built once in `main`; the SDK finds
 //! local servers (moto) through `AWS_ENDPOINT_URL`.
 
+pub mod access_keys;
 pub mod config;
 mod dedup;
 mod dynamodb_store;

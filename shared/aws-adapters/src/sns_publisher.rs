@@ -1,5 +1,6 @@
 //! Publishing matches to SNS: `PublishBatch` in tens, with string message attributes for
-//! subscription filter policies. SMN URNs name a topic of the deployment's account and region.
+//! subscription filter policies. An SMN URN `urn:smn:<region>:<project>:<name>` names the topic
+//! `<project>_<name>` of the deployment's account and region.
 
 use std::collections::HashMap;
 
@@ -41,7 +42,7 @@ impl SnsPublisher {
                 "function targets are not published through SNS",
             ));
         }
-        Ok(match topic.smn_topic_name() {
+        Ok(match topic.sns_topic_name() {
             Some(name) => format!("{}{name}", self.smn_arn_prefix),
             None => topic_id.to_owned(),
         })
@@ -180,7 +181,7 @@ mod tests {
         assert_eq!(
             p.topic_arn("urn:smn:cn-north-4:24edf66e:key_events")
                 .unwrap(),
-            "arn:aws:sns:eu-west-1:123456789012:key_events"
+            "arn:aws:sns:eu-west-1:123456789012:24edf66e_key_events"
         );
         assert_eq!(
             p.topic_arn("arn:aws:sns:us-east-1:210987654321:alerts")

@@ -14,3 +14,63 @@ async fn the_dynamodb_store_keeps_every_invariant() {
     create_rules_table(&client, "rules").await;
     check_all(Arc::new(DynamoDbStore::new(client, "rules")), "ddb").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_keys_are_created_found_rotated_and_revoked() {
+    use aws_adapters::access_keys::{generate_key, KeyAdminError};
+    use ports::AccessKeys;
+
+    let moto = Moto::start().await;
+    let client = aws_adapters::dynamodb::Client::new(&moto.sdk_config().await);
+    create_rules_table(&client, "rules").await;
+    let store = DynamoDbStore::new(client, "rules");
+    let (first, second, third) = (
+        generate_key("p1").unwrap(),
+        generate_key("p1").unwrap(),
+        generate_key("p1").unwrap(),
+    );
+    store.add_access_key(&first).await.unwrap();
+    store.add_access_key(&second).await.unwrap();
+    assert!(
+        matches!(
+            store.add_access_key(&third).await,
+            Err(KeyAdminError::TooManyKeys(_))
+        ),
+        "two active keys a project"
+    );
+    assert_eq!(
+        store.find(&third.access_key).await.unwrap(),
+        None,
+        "nothing stored"
+    );
+    assert_eq!(
+        store.find(&first.access_key).await.unwrap(),
+        Some(first.clone())
+    );
+    let listed: Vec<String> = store
+        .list_access_keys("p1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.contains(&first.access_key) && listed.contains(&second.access_key));
+
+    store.revoke_access_key(&first.access_key).await.unwrap();
+    assert_eq!(store.find(&first.access_key).await.unwrap(), None);
+    assert!(matches!(
+        store.revoke_access_key(&first.access_key).await,
+        Err(KeyAdminError::UnknownKey(_))
+    ));
+    store.add_access_key(&third).await.unwrap();
+    assert_eq!(
+        store.list_access_keys("p1").await.unwrap().len(),
+        2,
+        "rotated"
+    );
+    store
+        .add_access_key(&generate_key("p2").unwrap())
+        .await
+        .unwrap();
+}

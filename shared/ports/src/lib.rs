@@ -3,6 +3,7 @@
 //! [`RedbStore`] (both store and dedup log, one file) and [`FileTopic`]. The AWS
 //! implementations live in the `aws-adapters` crate.
 
+mod access_keys;
 mod file_topic;
 mod redb_store;
 
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use rules::message::Message;
 use rules::Notification;
 
+pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
 pub use file_topic::FileTopic;
 pub use redb_store::RedbStore;
 

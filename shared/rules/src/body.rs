@@ -85,10 +85,10 @@ impl UpdateBody {
     pub fn from_value(v: &Value) -> Result<Self> {
         let o = root(v)?;
         let notification_id = required_str(o, "notification_id", "notification_id")?;
-        if notification_id.is_empty() || notification_id.len() > 64 {
+        if notification_id.len() > 64 {
             return Err(ValidationError::invalid(
                 "notification_id",
-                "must be 1-64 characters",
+                "must be at most 64 characters (empty: the rule is the one named notification_name)",
             ));
         }
         let status = match o.get("status") {
@@ -120,6 +120,8 @@ impl UpdateBody {
         })
     }
 
+    /// The id of the rule to replace; empty when the body names the rule by
+    /// `notification_name` alone (as the Terraform provider does right after a create).
     pub fn notification_id(&self) -> &str {
         &self.notification_id
     }
@@ -136,6 +138,21 @@ impl UpdateBody {
             existing.project_id.clone(),
             existing.create_time,
         )
+    }
+}
+
+/// Refuses an SMN URN of another project than the rule's: a URN is how a project names its own
+/// topics.
+pub fn check_topic_project(n: &Notification) -> Result<()> {
+    match n.topic_id.as_ref().and_then(TopicId::smn_project_and_name) {
+        Some((project, _)) if project != n.project_id => Err(ValidationError::invalid(
+            "topic_id",
+            format!(
+                "an SMN URN must name the rule's own project ({}), not {project}",
+                n.project_id
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -263,9 +280,20 @@ impl Spec {
     }
 }
 
+/// The operations as sent (blocks, order and repeats kept: clients compare what they read back
+/// with what they sent). The limits count what the body holds.
 fn parse_operations(ops: &[Value]) -> Result<Vec<Operation>> {
-    let mut out: Vec<Operation> = Vec::new();
-    let mut seen: HashSet<(String, String, String)> = HashSet::new();
+    let held: usize = ops
+        .iter()
+        .filter_map(|op| op.get("trace_names")?.as_array().map(Vec::len))
+        .sum();
+    if held > MAX_TRACE_NAMES {
+        return Err(ValidationError::invalid(
+            "operations",
+            format!("at most {MAX_TRACE_NAMES} trace names in all; got {held}"),
+        ));
+    }
+    let mut out: Vec<Operation> = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         let path = format!("operations[{i}]");
         let o = object(op, &path)?;
@@ -295,20 +323,7 @@ fn parse_operations(ops: &[Value]) -> Result<Vec<Operation>> {
                 "must hold at least 1 trace name",
             ));
         }
-        let slot = match out
-            .iter()
-            .position(|e| e.service_type == service && e.resource_type == resource)
-        {
-            Some(slot) => slot,
-            None => {
-                out.push(Operation {
-                    service_type: service.to_owned(),
-                    resource_type: resource.to_owned(),
-                    trace_names: Vec::new(),
-                });
-                out.len() - 1
-            }
-        };
+        let mut trace_names = Vec::with_capacity(names.len());
         for (j, n) in names.iter().enumerate() {
             let npath = format!("{names_path}[{j}]");
             let n = n
@@ -320,19 +335,13 @@ fn parse_operations(ops: &[Value]) -> Result<Vec<Operation>> {
                     "must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter",
                 ));
             }
-            if seen.insert((service.to_owned(), resource.to_owned(), n.to_owned())) {
-                out[slot].trace_names.push(n.to_owned());
-            }
+            trace_names.push(n.to_owned());
         }
-    }
-    if seen.len() > MAX_TRACE_NAMES {
-        return Err(ValidationError::invalid(
-            "operations",
-            format!(
-                "at most {MAX_TRACE_NAMES} trace names in all; got {}",
-                seen.len()
-            ),
-        ));
+        out.push(Operation {
+            service_type: service.to_owned(),
+            resource_type: resource.to_owned(),
+            trace_names,
+        });
     }
     let services: HashSet<&str> = out.iter().map(|o| o.service_type.as_str()).collect();
     if services.len() > MAX_SERVICES {
@@ -347,6 +356,7 @@ fn parse_operations(ops: &[Value]) -> Result<Vec<Operation>> {
     Ok(out)
 }
 
+/// The user groups as sent (order and repeats kept); the limits count what the body holds.
 fn parse_user_groups(groups: &[Value]) -> Result<Vec<UserGroup>> {
     if groups.len() > MAX_USER_GROUPS {
         return Err(ValidationError::invalid(
@@ -357,8 +367,17 @@ fn parse_user_groups(groups: &[Value]) -> Result<Vec<UserGroup>> {
             ),
         ));
     }
+    let held: usize = groups
+        .iter()
+        .filter_map(|g| g.get("user_list")?.as_array().map(Vec::len))
+        .sum();
+    if held > MAX_USERS {
+        return Err(ValidationError::invalid(
+            "notify_user_list",
+            format!("at most {MAX_USERS} users in all; got {held}"),
+        ));
+    }
     let mut out = Vec::with_capacity(groups.len());
-    let mut total = 0;
     for (i, g) in groups.iter().enumerate() {
         let path = format!("notify_user_list[{i}]");
         let o = object(g, &path)?;
@@ -393,21 +412,12 @@ fn parse_user_groups(groups: &[Value]) -> Result<Vec<UserGroup>> {
                     "must be 1-64 characters without control characters",
                 ));
             }
-            if !user_list.iter().any(|x| x == u) {
-                user_list.push(u.to_owned());
-            }
+            user_list.push(u.to_owned());
         }
-        total += user_list.len();
         out.push(UserGroup {
             user_group: group.to_owned(),
             user_list,
         });
-    }
-    if total > MAX_USERS {
-        return Err(ValidationError::invalid(
-            "notify_user_list",
-            format!("at most {MAX_USERS} users in all; got {total}"),
-        ));
     }
     Ok(out)
 }

@@ -75,18 +75,20 @@ pub enum Op {
     Ne,
 }
 
-/// One parsed condition.
+/// One parsed condition. It is shown as it was written (`text`), so that clients comparing
+/// what they sent with what they read back (Terraform) see no difference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     pub field: FilterField,
     pub op: Op,
     pub value: String,
+    pub text: String,
 }
 
 impl Condition {
     /// Parses `"<field> <op> <value>"`; the value is everything after the operator, trimmed.
-    pub fn parse(text: &str) -> Result<Condition, String> {
-        let text = text.trim();
+    pub fn parse(written: &str) -> Result<Condition, String> {
+        let text = written.trim();
         let field_end = text
             .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
             .ok_or_else(|| format!("{text:?} has no operator; expected \"<field> = <value>\" or \"<field> != <value>\""))?;
@@ -111,17 +113,14 @@ impl Condition {
             field,
             op,
             value: value.to_owned(),
+            text: written.to_owned(),
         })
     }
 }
 
 impl Serialize for Condition {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let op = match self.op {
-            Op::Eq => "=",
-            Op::Ne => "!=",
-        };
-        s.collect_str(&format_args!("{} {} {}", self.field.name(), op, self.value))
+        s.serialize_str(&self.text)
     }
 }
 
@@ -162,7 +161,8 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&c).unwrap(),
-            "\"resource_name = my web server\""
+            "\"resource_name =  my web server \"",
+            "shown as written"
         );
     }
 

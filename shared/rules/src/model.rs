@@ -41,7 +41,7 @@ impl NotificationType {
     }
 }
 
-/// Trace names of one (service, resource type) pair; duplicates folded, order kept.
+/// Trace names of one (service, resource type) pair, as the rule's author listed them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Operation {
     pub service_type: String,

@@ -30,9 +30,19 @@ impl TopicId {
         self.kind
     }
 
-    /// The SMN URN's topic name (`urn:smn:<region>:<project>:<name>`), if this is one.
-    pub fn smn_topic_name(&self) -> Option<&str> {
-        self.raw.strip_prefix("urn:smn:")?.rsplit(':').next()
+    /// The SMN URN's project and topic name (`urn:smn:<region>:<project>:<name>`), if this is
+    /// one.
+    pub fn smn_project_and_name(&self) -> Option<(&str, &str)> {
+        let mut parts = self.raw.strip_prefix("urn:smn:")?.split(':').skip(1);
+        Some((parts.next()?, parts.next()?))
+    }
+
+    /// The name of the SNS topic an SMN URN publishes to: `<project>_<name>`, so that two
+    /// projects' topics of one name are two SNS topics. Project ids in URNs hold no `_`, so the
+    /// first `_` tells where the project ends.
+    pub fn sns_topic_name(&self) -> Option<String> {
+        let (project, name) = self.smn_project_and_name()?;
+        Some(format!("{project}_{name}"))
     }
 }
 
@@ -42,6 +52,9 @@ impl Serialize for TopicId {
     }
 }
 
+/// SNS topic names, `.fifo` included, hold at most this many characters.
+const MAX_SNS_TOPIC_NAME: usize = 256;
+
 fn kind_of(raw: &str) -> Option<NotificationType> {
     let parts: Vec<&str> = raw.split(':').collect();
     match parts.as_slice() {
@@ -50,10 +63,11 @@ fn kind_of(raw: &str) -> Option<NotificationType> {
             && is_account(account)
             && is_topic_name(name, 256))
         .then_some(NotificationType::Smn),
-        ["urn", "smn", region, project, name] => {
-            (is_label(region) && is_label(project) && is_topic_name(name, 255))
-                .then_some(NotificationType::Smn)
-        }
+        ["urn", "smn", region, project, name] => (is_label(region)
+            && is_label(project)
+            && is_topic_name(name, 255)
+            && project.len() + 1 + name.len() <= MAX_SNS_TOPIC_NAME)
+            .then_some(NotificationType::Smn),
         ["arn", partition, "lambda", region, account, "function", name, qualifier @ ..] => {
             let qualifier_ok = match qualifier {
                 [] => true,
@@ -141,8 +155,35 @@ mod tests {
     }
 
     #[test]
-    fn smn_urn_names_its_topic() {
+    fn smn_urn_names_its_project_and_topic() {
         let t = TopicId::parse("urn:smn:eu-west-1:24edf66e:key_events").unwrap();
-        assert_eq!(t.smn_topic_name(), Some("key_events"));
+        assert_eq!(t.smn_project_and_name(), Some(("24edf66e", "key_events")));
+        assert_eq!(t.sns_topic_name().as_deref(), Some("24edf66e_key_events"));
+        let arn = TopicId::parse("arn:aws:sns:eu-west-1:123456789012:key_events").unwrap();
+        assert_eq!(arn.sns_topic_name(), None);
+    }
+
+    #[test]
+    fn two_projects_never_share_an_sns_topic() {
+        let names: std::collections::HashSet<String> = [
+            "urn:smn:r:a-b:c",
+            "urn:smn:r:a:b-c",
+            "urn:smn:r:a:b_c",
+            "urn:smn:r:ab:c",
+            "urn:smn:r:a:bc",
+        ]
+        .iter()
+        .map(|t| TopicId::parse(t).unwrap().sns_topic_name().unwrap())
+        .collect();
+        assert_eq!(names.len(), 5, "{names:?}");
+    }
+
+    #[test]
+    fn an_smn_urn_fits_an_sns_topic_name() {
+        let project = "p".repeat(32);
+        let fits = format!("urn:smn:r:{project}:{}", "t".repeat(256 - 33));
+        assert!(TopicId::parse(&fits).is_some());
+        let over = format!("urn:smn:r:{project}:{}", "t".repeat(256 - 32));
+        assert!(TopicId::parse(&over).is_none());
     }
 }

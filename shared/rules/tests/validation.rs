@@ -142,16 +142,66 @@ fn a_thousand_trace_names_pass_and_one_more_fails() {
 }
 
 #[test]
-fn duplicate_trace_names_are_folded_before_counting() {
-    let mut ops = operations(1000, 1);
-    ops.as_array_mut().unwrap().push(
-        json!({"service_type": "SVC0", "resource_type": "res", "trace_names": ["op0", "op0"]}),
-    );
-    let n = CreateBody::from_value(&with(base(), "operations", ops))
+fn operations_come_back_as_sent_and_repeats_count_toward_the_limit() {
+    let ops = json!([
+        {"service_type": "ECS", "resource_type": "ecs", "trace_names": ["stopServer", "deleteServer"]},
+        {"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]},
+    ]);
+    let n = CreateBody::from_value(&with(base(), "operations", ops.clone()))
         .unwrap()
         .into_notification("i".into(), "p".into(), 0);
-    assert_eq!(n.operations.len(), 1);
-    assert_eq!(n.operations[0].trace_names.len(), 1000);
+    assert_eq!(serde_json::to_value(&n.operations).unwrap(), ops);
+    let mut full = operations(1000, 1);
+    full.as_array_mut()
+        .unwrap()
+        .push(json!({"service_type": "SVC0", "resource_type": "res", "trace_names": ["op0"]}));
+    assert_rejected(&with(base(), "operations", full), "operations");
+}
+
+#[test]
+fn user_groups_come_back_as_sent_and_repeats_count_toward_the_limit() {
+    let groups = json!([
+        {"user_group": "admin", "user_list": ["bob", "alice", "bob"]},
+        {"user_group": "admin", "user_list": ["carol"]},
+    ]);
+    let n = CreateBody::from_value(&with(base(), "notify_user_list", groups.clone()))
+        .unwrap()
+        .into_notification("i".into(), "p".into(), 0);
+    assert_eq!(serde_json::to_value(&n.notify_user_list).unwrap(), groups);
+    let fifty_one = json!([{"user_group": "g", "user_list": vec!["same"; 51]}]);
+    assert_rejected(
+        &with(base(), "notify_user_list", fifty_one),
+        "notify_user_list",
+    );
+}
+
+#[test]
+fn filter_conditions_come_back_exactly_as_written() {
+    let filter = json!({"condition": "AND", "is_support_filter": true, "rule": ["code!=200", " trace_rating =warning "]});
+    let n = CreateBody::from_value(&with(base(), "filter", filter.clone()))
+        .unwrap()
+        .into_notification("i".into(), "p".into(), 0);
+    assert_eq!(
+        serde_json::to_value(n.filter.as_ref().unwrap()).unwrap(),
+        filter
+    );
+}
+
+#[test]
+fn an_smn_urn_of_another_project_is_refused() {
+    let own = with(base(), "topic_id", json!("urn:smn:eu-west-1:p1:key_events"));
+    let n = CreateBody::from_value(&own)
+        .unwrap()
+        .into_notification("i".into(), "p1".into(), 0);
+    assert!(rules::body::check_topic_project(&n).is_ok());
+    let n = CreateBody::from_value(&own)
+        .unwrap()
+        .into_notification("i".into(), "p2".into(), 0);
+    let e = rules::body::check_topic_project(&n).unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.field.as_str()),
+        ("CTS.0003", "topic_id")
+    );
 }
 
 #[test]
