@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Real clients against the local server: the Huawei Cloud Python SDK (which sends X-Project-Id
-# and signs with AK/SK), then schemathesis checking the server against openapi.yaml.
+# Real clients against the local server with AK/SK signatures verified: the Huawei Cloud Python
+# SDK, and a replay of the Terraform provider's request sequence (written from its source) with
+# the same signer; then schemathesis checking the server against openapi.yaml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/venv.sh
-scripts/with-local-server.sh sh -c '.venv/bin/python tests/sdk_client.py "$BASE_URL" 24edf66e79d04187acb99a463e610764'
+keys=$(mktemp)
+trap 'rm -f "$keys"' EXIT
+cat >"$keys" <<'JSON'
+[{"access_key": "HPUACLIENTTEST000001", "secret_key": "client-test-secret-0000000000000000000001", "project_id": "24edf66e79d04187acb99a463e610764"},
+ {"access_key": "HPUAOTHERPROJECT0001", "secret_key": "other-project-secret-000000000000000001", "project_id": "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}]
+JSON
+export ACCESS_KEYS_FILE=$keys
+scripts/with-local-server.sh sh -c '.venv/bin/python tests/sdk_client.py "$BASE_URL" "$ACCESS_KEYS_FILE"'
+scripts/with-local-server.sh sh -c '.venv/bin/python tests/terraform_replay.py "$BASE_URL" "$ACCESS_KEYS_FILE"'
+unset ACCESS_KEYS_FILE
 # One worker: CPython 3.11.7 can raise a spurious SystemError when threads parse source at once.
 # A fixed seed keeps CI repeatable; drop it locally to explore.
 CALLER_PROJECT_HEADER= scripts/with-local-server.sh sh -c '

@@ -1,23 +1,36 @@
 #!/usr/bin/env python3
 """A real client of the API: the Huawei Cloud Python SDK (huaweicloudsdkcts) creates, lists,
-updates, disables, enables and deletes notification rules against a running server.
+updates, disables, enables and deletes notification rules, reads the quota and the operations
+catalog, against a running server that verifies its AK/SK signatures; then a wrong secret,
+another project's key and an unsigned request are refused, and change nothing.
 
-Usage: sdk_client.py BASE_URL PROJECT_ID
+Usage: sdk_client.py BASE_URL KEYS_FILE
+KEYS_FILE is the server's ACCESS_KEYS_FILE: its first key acts on the project under test, its
+second on another project.
 """
+import json
 import sys
+import urllib.error
+import urllib.request
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcts.v3 import (
     CreateNotificationRequest, CreateNotificationRequestBody, CtsClient, DeleteNotificationRequest,
-    Filter, ListNotificationsRequest, NotificationUsers, Operations, UpdateNotificationRequest,
-    UpdateNotificationRequestBody)
+    Filter, ListNotificationsRequest, ListOperationsRequest, ListQuotasRequest, NotificationUsers,
+    Operations, UpdateNotificationRequest, UpdateNotificationRequestBody)
 
-base_url, project = sys.argv[1], sys.argv[2]
-# AK/SK are dummies: the local server does not verify signatures, but the SDK signs every call.
-client = CtsClient.new_builder() \
-    .with_credentials(BasicCredentials("AKLOCALTESTONLY0000", "local-secret-key-not-used", project)) \
-    .with_endpoint(base_url).build()
+base_url, keys_file = sys.argv[1], sys.argv[2]
+own, other = json.load(open(keys_file))[:2]
+project = own["project_id"]
+
+
+def client_for(ak, sk, project_id):
+    return CtsClient.new_builder().with_credentials(BasicCredentials(ak, sk, project_id)) \
+        .with_endpoint(base_url).build()
+
+
+client = client_for(own["access_key"], own["secret_key"], project)
 topic = "urn:smn:eu-west-1:%s:key_events" % project
 passed = failed = 0
 
@@ -68,6 +81,40 @@ def update(status, name="sdk_rule_one"):
 check("disable", update("disabled").status == "disabled")
 check("enable and rename", update("enabled", "sdk_rule_renamed").notification_name == "sdk_rule_renamed")
 check("the rename is listed", sorted(names()) == ["sdk_rule_renamed", "sdk_rule_two"])
+
+quota = client.list_quotas(ListQuotasRequest()).resources[0]
+check("the quota counts the rules", (quota.type, quota.used, quota.quota) == ("smn_notification", 2, 100))
+ops = client.list_operations(ListOperationsRequest(service_type="ECS")).operations
+check("the operations catalog", ops and all(o.service_type == "ECS" for o in ops))
+
+
+def refused(what, call, status, code):
+    try:
+        call()
+        check(what, False)
+    except ClientRequestException as e:
+        check("%s: %d %s" % (what, status, code), (e.status_code, e.error_code) == (status, code))
+
+
+wrong_secret = client_for(own["access_key"], own["secret_key"] + "x", project)
+refused("a wrong secret", lambda: wrong_secret.list_notifications(ListNotificationsRequest(notification_type="smn")),
+        401, "APIGW.0301")
+refused("a wrong secret cannot create", lambda: wrong_secret.create_notification(CreateNotificationRequest(
+    body=CreateNotificationRequestBody(notification_name="intruder", operation_type="complete"))), 401, "APIGW.0301")
+# The other project's key, aimed at this project (the SDK puts its project in the path).
+intruder = client_for(other["access_key"], other["secret_key"], project)
+refused("another project's key", lambda: intruder.delete_notification(
+    DeleteNotificationRequest(notification_id=first.notification_id)), 403, "CTS.0013")
+refused("another project's key cannot create", lambda: intruder.create_notification(CreateNotificationRequest(
+    body=CreateNotificationRequestBody(notification_name="intruder", operation_type="complete"))), 403, "CTS.0013")
+try:
+    urllib.request.urlopen("%s/v3/%s/notifications/smn" % (base_url, project))
+    check("an unsigned request is refused", False)
+except urllib.error.HTTPError as e:
+    body = json.load(e)
+    check("an unsigned request is 401 APIGW.0301 with a request id",
+          e.code == 401 and body["error_code"] == "APIGW.0301" and body["request_id"] == e.headers["X-Request-Id"])
+check("nothing changed by refused calls", sorted(names()) == ["sdk_rule_renamed", "sdk_rule_two"])
 
 client.delete_notification(DeleteNotificationRequest(
     notification_id="%s,%s" % (first.notification_id, second.notification_id)))
