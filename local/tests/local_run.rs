@@ -102,3 +102,53 @@ async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
         assert_eq!(resp.status().as_u16(), 415, "{content_type:?}");
     }
 }
+
+#[tokio::test]
+async fn a_600_kb_trace_is_published_once_cut_to_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        port: 0,
+        data_dir: dir.path().join("data"),
+        caller_header: None,
+        access_keys_file: None,
+        cache_ttl: Duration::ZERO,
+    };
+    let app = app(&config).unwrap();
+    let project = "24edf66e79d04187acb99a463e610764";
+    let rule = serde_json::json!({"notification_name": "all_ops", "operation_type": "complete",
+        "topic_id": format!("urn:smn:eu-west-1:{project}:key_events")});
+    let (status, _) = call(
+        &app,
+        "POST",
+        &format!("/v3/{project}/notifications"),
+        rule.to_string(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let trace = serde_json::json!({"trace_id": "large-1", "trace_name": "putBucketPolicy", "service_type": "OBS",
+        "resource_type": "bucket", "project_id": project, "user": {"name": "ops-alice"},
+        "request": "q".repeat(300_000), "response": "s".repeat(300_000)})
+    .to_string();
+    let (_, summary) = call(&app, "POST", "/traces", trace.clone()).await;
+    assert_eq!(summary["published"], 1, "{summary}");
+    let (_, again) = call(&app, "POST", "/traces", trace).await;
+    assert_eq!(
+        (again["published"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    let published = std::fs::read_to_string(config.data_dir.join("published.jsonl")).unwrap();
+    assert_eq!(published.lines().count(), 1);
+    let line: Value = serde_json::from_str(published.lines().next().unwrap()).unwrap();
+    let message = line["message"].as_str().unwrap();
+    assert!(message.len() <= SNS_LIMIT, "{}", message.len());
+    let body: Value = serde_json::from_str(message).unwrap();
+    assert_eq!(
+        body["truncated"],
+        serde_json::json!(["request", "response"])
+    );
+    assert_eq!(body["trace"]["trace_id"], "large-1");
+}
+
+/// SNS's limit on a message, which the local topic keeps too.
+const SNS_LIMIT: usize = 256 * 1024;

@@ -1,5 +1,8 @@
-//! Publishing matches to SNS: `PublishBatch` in tens, with string message attributes for
-//! subscription filter policies. An SMN URN `urn:smn:<region>:<project>:<name>` names the topic
+//! Publishing matches to SNS: `PublishBatch` calls of at most ten entries and 256 KiB in all
+//! (each message already fits alone), with string message attributes for subscription filter
+//! policies. A FIFO topic's messages carry `MessageGroupId` (the notification id) and
+//! `MessageDeduplicationId` (a digest of trace id and notification id), so that SNS's own
+//! five-minute deduplication adds to ours. An SMN URN `urn:smn:<region>:<project>:<name>` names the topic
 //! `<project>_<name>` of the deployment's account and region.
 
 use std::collections::HashMap;
@@ -14,6 +17,8 @@ use rules::NotificationType;
 
 /// Most entries one `PublishBatch` call takes.
 const BATCH: usize = 10;
+/// Most bytes one `PublishBatch` call takes, all its messages together.
+const BATCH_BYTES: usize = rules::message::MAX_MESSAGE_BYTES;
 
 pub struct SnsPublisher {
     client: Client,
@@ -78,12 +83,17 @@ impl SnsPublisher {
                     }
                 }
             }
-            let entry = PublishBatchRequestEntry::builder()
+            let mut entry = PublishBatchRequestEntry::builder()
                 .id(i.to_string())
                 .subject(&m.subject)
                 .message(&m.message)
-                .set_message_attributes(Some(attributes))
-                .build();
+                .set_message_attributes(Some(attributes));
+            if arn.ends_with(".fifo") {
+                entry = entry
+                    .message_group_id(&m.notification_id)
+                    .message_deduplication_id(deduplication_id(m));
+            }
+            let entry = entry.build();
             match entry {
                 Ok(e) => entries.push(e),
                 Err(e) => {
@@ -154,11 +164,41 @@ impl Publisher for SnsPublisher {
             }
         };
         let mut results = Vec::with_capacity(messages.len());
-        for chunk in messages.chunks(BATCH) {
-            results.extend(self.publish_batch(&arn, topic_id, chunk).await);
+        for batch in batches(messages) {
+            results.extend(self.publish_batch(&arn, topic_id, batch).await);
         }
         results
     }
+}
+
+/// `messages` in order, cut into runs that one `PublishBatch` takes: at most [`BATCH`] entries
+/// and [`BATCH_BYTES`] in all.
+pub fn batches(messages: &[Message]) -> Vec<&[Message]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, m) in messages.iter().enumerate() {
+        let size = m.size();
+        if i > start && (i - start == BATCH || bytes + size > BATCH_BYTES) {
+            out.push(&messages[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < messages.len() {
+        out.push(&messages[start..]);
+    }
+    out
+}
+
+/// The FIFO deduplication id of a (trace, rule) pair: hex SHA-256 of trace id, NUL,
+/// notification id (64 characters, within SNS's 128).
+pub fn deduplication_id(m: &Message) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(m.trace_id.as_bytes());
+    h.update([0]);
+    h.update(m.notification_id.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -191,5 +231,49 @@ mod tests {
         assert!(p
             .topic_arn("arn:aws:lambda:eu-west-1:123456789012:function:f")
             .is_err());
+    }
+
+    fn message(trace_id: &str, bytes: usize) -> Message {
+        Message {
+            topic_id: "t".into(),
+            subject: String::new(),
+            message: "m".repeat(bytes),
+            attributes: Vec::new(),
+            notification_id: "n1".into(),
+            trace_id: trace_id.into(),
+        }
+    }
+
+    #[test]
+    fn batches_hold_at_most_ten_entries_and_256_kib() {
+        let small: Vec<Message> = (0..25).map(|i| message(&i.to_string(), 100)).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 5]);
+        let large: Vec<Message> = (0..10)
+            .map(|i| message(&i.to_string(), 100 * 1024))
+            .collect();
+        let sizes: Vec<usize> = batches(&large).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [2, 2, 2, 2, 2]);
+        for b in batches(&large) {
+            assert!(b.iter().map(Message::size).sum::<usize>() <= BATCH_BYTES);
+        }
+        let full = [message("a", BATCH_BYTES), message("b", 1)];
+        assert_eq!(
+            batches(&full).iter().map(|b| b.len()).collect::<Vec<_>>(),
+            [1, 1]
+        );
+        assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn deduplication_ids_tell_pairs_apart_and_fit_sns() {
+        let a = deduplication_id(&message("t1", 0));
+        assert_eq!(
+            a,
+            deduplication_id(&message("t1", 5)),
+            "the body does not count"
+        );
+        assert_ne!(a, deduplication_id(&message("t2", 0)));
+        assert_eq!(a.len(), 64);
     }
 }

@@ -7,6 +7,7 @@ pub mod body;
 pub mod catalog;
 pub mod error;
 pub mod filter;
+mod fit;
 pub mod matcher;
 pub mod message;
 pub mod model;

@@ -1,5 +1,7 @@
 //! The message a match publishes (contract part 4): a readable subject, the JSON body carrying
-//! the trace exactly as received, and attributes for subscription filter policies.
+//! the trace exactly as received, and attributes for subscription filter policies. Every message
+//! fits [`MAX_MESSAGE_BYTES`]: a trace too large for it is cut ([`crate::fit`]) and the cut named
+//! in the body.
 
 use serde_json::json;
 
@@ -8,16 +10,39 @@ use crate::trace::TraceView;
 
 /// Subjects stay below this many ASCII characters.
 pub const MAX_SUBJECT: usize = 99;
+/// The most a message may weigh, subject, body and attributes together: SNS's limit for one
+/// message and for one `PublishBatch` call, and the local topic's too.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Attribute values are cut to this many bytes: they are for filter policies, which match
+/// short values.
+pub const MAX_ATTRIBUTE_VALUE: usize = 1024;
 
 /// One message for one (rule, trace) pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub topic_id: String,
     pub subject: String,
-    /// `{"notification":{id,name,project_id},"trace":<trace>}`, the trace embedded verbatim.
+    /// `{"notification":{id,name,project_id},"trace":<trace>}`, the trace embedded verbatim;
+    /// when it had to be cut, also `"truncated":[<what was cut>]`.
     pub message: String,
     /// String attributes, at most 10, none empty.
     pub attributes: Vec<(&'static str, String)>,
+    pub notification_id: String,
+    pub trace_id: String,
+}
+
+impl Message {
+    /// What SNS counts against its limit: subject, body, and each attribute's name, type and
+    /// value.
+    pub fn size(&self) -> usize {
+        self.subject.len()
+            + self.message.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(k, v)| k.len() + "String".len() + v.len())
+                .sum::<usize>()
+    }
 }
 
 /// Renders the message of `rule` firing on a trace; `trace_json` is the trace as received.
@@ -27,11 +52,7 @@ pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Messa
         "name": rule.notification_name,
         "project_id": rule.project_id,
     });
-    let message = format!(
-        "{{\"notification\":{head},\"trace\":{}}}",
-        trace_json.trim()
-    );
-    let attributes = [
+    let attributes: Vec<(&'static str, String)> = [
         ("notification_id", Some(rule.notification_id.as_str())),
         ("notification_name", Some(rule.notification_name.as_str())),
         ("service_type", trace.service_type.as_deref()),
@@ -42,18 +63,53 @@ pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Messa
         ("user_name", trace.user_name.as_deref()),
     ]
     .into_iter()
-    .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v.to_owned())))
+    .filter_map(|(k, v)| {
+        v.filter(|v| !v.is_empty())
+            .map(|v| (k, cut_to(v, MAX_ATTRIBUTE_VALUE)))
+    })
     .collect();
-    Message {
+    let mut m = Message {
         topic_id: rule
             .topic_id
             .as_ref()
             .map(|t| t.as_str().to_owned())
             .unwrap_or_default(),
         subject: subject(trace),
-        message,
+        message: format!(
+            "{{\"notification\":{head},\"trace\":{}}}",
+            trace_json.trim()
+        ),
         attributes,
+        notification_id: rule.notification_id.clone(),
+        trace_id: trace.trace_id.as_deref().unwrap_or_default().to_owned(),
+    };
+    let mut over = m.size().saturating_sub(MAX_MESSAGE_BYTES);
+    // The trace's share: what the envelope and the list of cuts leave, found in a step or two.
+    let mut budget = trace_json.trim().len();
+    while over > 0 {
+        budget = budget.saturating_sub(over);
+        let (text, cut) = crate::fit::fit(trace_json, budget).unwrap_or_else(|| {
+            (
+                json!({"trace_id": m.trace_id}).to_string(),
+                vec!["*".to_owned()],
+            )
+        });
+        m.message = format!(
+            "{{\"notification\":{head},\"trace\":{text},\"truncated\":{}}}",
+            json!(cut)
+        );
+        over = m.size().saturating_sub(MAX_MESSAGE_BYTES);
     }
+    m
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cut_to(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
 }
 
 /// `[warning] ECS ecs deleteServer by ops-alice`: printable ASCII only, one line, cut to fit.
@@ -147,5 +203,81 @@ mod tests {
         );
         let short = r#"{"trace_id":"t","trace_name":"x","service_type":"S","resource_type":"r","user":{"name":"é\nv"}}"#;
         assert_eq!(subject(&scan(short).unwrap()), "S r x by ??v");
+    }
+
+    fn trace_with(extra: serde_json::Value) -> String {
+        let mut t = serde_json::json!({
+            "trace_id": "b3f7", "trace_name": "putBucketPolicy", "service_type": "OBS",
+            "resource_type": "bucket", "resource_id": "rid", "resource_name": "logs", "code": "200",
+            "trace_rating": "warning", "trace_type": "ApiCall", "time": 1732520000000u64,
+            "source_ip": "203.0.113.24", "user": {"name": "ops-alice", "id": "u1"}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            t[k] = v.clone();
+        }
+        t.to_string()
+    }
+
+    #[test]
+    fn a_600_kb_trace_is_cut_to_fit_and_keeps_its_identity() {
+        let trace = trace_with(serde_json::json!({
+            "request": "q".repeat(300_000), "response": {"body": "s".repeat(300_000)}
+        }));
+        assert!(trace.len() > 600_000);
+        let m = render(&rule(), &scan(&trace).unwrap(), &trace);
+        assert!(m.size() <= MAX_MESSAGE_BYTES, "{}", m.size());
+        let v: serde_json::Value = serde_json::from_str(&m.message).unwrap();
+        assert_eq!(v["truncated"], serde_json::json!(["request", "response"]));
+        let full: serde_json::Value = serde_json::from_str(&trace).unwrap();
+        for field in [
+            "trace_id",
+            "trace_name",
+            "service_type",
+            "resource_type",
+            "resource_id",
+            "resource_name",
+            "code",
+            "trace_rating",
+            "trace_type",
+            "time",
+            "source_ip",
+            "user",
+        ] {
+            assert_eq!(v["trace"][field], full[field], "{field}");
+        }
+        assert_eq!(m.trace_id, "b3f7");
+    }
+
+    #[test]
+    fn a_trace_that_fits_is_not_touched() {
+        let trace = trace_with(serde_json::json!({"request": "q".repeat(200_000)}));
+        let m = render(&rule(), &scan(&trace).unwrap(), &trace);
+        assert!(m.message.ends_with(&format!("\"trace\":{trace}}}")));
+    }
+
+    #[test]
+    fn every_message_fits_whatever_makes_the_trace_large() {
+        let escapes = "\u{1}".repeat(100_000);
+        let shapes = [
+            serde_json::json!({"message": "m".repeat(400_000)}),
+            serde_json::json!({"message": escapes}),
+            serde_json::json!({"resource_name": "n".repeat(400_000)}),
+            serde_json::json!({"trace_name": "t".repeat(300_000), "user": {"name": "u".repeat(300_000)}}),
+            serde_json::json!({"numbers": (0..100_000).collect::<Vec<u32>>()}),
+            serde_json::json!({"nested": {"a": {"b": vec!["x".repeat(1000); 400]}}}),
+            serde_json::json!({"many": (0..30_000).map(|i| format!("value-{i}")).collect::<Vec<_>>(), "é": "é".repeat(100_000)}),
+        ];
+        for (i, extra) in shapes.into_iter().enumerate() {
+            let trace = trace_with(extra);
+            let m = render(&rule(), &scan(&trace).unwrap(), &trace);
+            assert!(m.size() <= MAX_MESSAGE_BYTES, "shape {i}: {}", m.size());
+            let v: serde_json::Value = serde_json::from_str(&m.message).expect("valid JSON");
+            assert!(!v["truncated"].as_array().unwrap().is_empty(), "shape {i}");
+            assert_eq!(v["trace"]["trace_id"], "b3f7", "shape {i}");
+            assert!(m
+                .attributes
+                .iter()
+                .all(|(_, v)| v.len() <= MAX_ATTRIBUTE_VALUE));
+        }
     }
 }

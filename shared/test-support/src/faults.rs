@@ -1,7 +1,9 @@
 //! A fault-injecting HTTP proxy for moto: each request is either forwarded, or answered with
 //! throttling, a 500, or nothing for longer than an attempt may wait, as the plan decides.
 //! Faults are injected before the request reaches moto, so a failed call had no effect. It
-//! also counts the calls by operation (`dynamodb:Query`, `sns:PublishBatch`, ...).
+//! also counts the calls by operation (`dynamodb:Query`, `sns:PublishBatch`, ...), and
+//! enforces what moto does not: SNS's 256 KiB limit on a message and on a `PublishBatch` call,
+//! refused as SNS refuses them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,6 +64,9 @@ async fn proxy(
         .unwrap_or_else(|e| e.into_inner())
         .entry(operation(&parts.headers, &body))
         .or_default() += 1;
+    if let Some(refusal) = sns_size_refusal(&body) {
+        return Ok(refusal);
+    }
     if let Some(fault) = (state.plan)(n) {
         state.injected.fetch_add(1, Ordering::SeqCst);
         return Ok(fault_response(fault, parts.headers.contains_key("x-amz-target")).await);
@@ -111,6 +116,39 @@ fn operation(headers: &hyper::HeaderMap, body: &[u8]) -> String {
         .find_map(|kv| kv.strip_prefix("Action="))
         .unwrap_or("?");
     format!("sns:{action}")
+}
+
+/// SNS's limit: a message, or all of a `PublishBatch` call's messages together, with subject
+/// and attributes.
+pub const SNS_MAX_BYTES: usize = 256 * 1024;
+
+/// The error SNS answers a `Publish` or `PublishBatch` over [`SNS_MAX_BYTES`] with.
+fn sns_size_refusal(body: &[u8]) -> Option<Response<Full<Bytes>>> {
+    let mut action = None;
+    let mut size = 0;
+    for (k, v) in form_urlencoded::parse(body) {
+        if k == "Action" {
+            action = Some(v.into_owned());
+        } else if [".Message", ".Subject", ".Name", ".DataType", ".StringValue"]
+            .iter()
+            .any(|end| k.ends_with(end) || k == end[1..])
+        {
+            size += v.len();
+        }
+    }
+    let code = match action.as_deref() {
+        Some("PublishBatch") => "BatchRequestTooLong",
+        Some("Publish") => "InvalidParameter",
+        _ => return None,
+    };
+    (size > SNS_MAX_BYTES).then(|| {
+        let body = format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>The length of all the messages put together is more than the limit.</Message></Error><RequestId>size-check</RequestId></ErrorResponse>");
+        Response::builder()
+            .status(400)
+            .header("content-type", "text/xml")
+            .body(Full::new(Bytes::from(body)))
+            .expect("response")
+    })
 }
 
 impl Drop for FaultProxy {
