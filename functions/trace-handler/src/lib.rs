@@ -1,17 +1,20 @@
 //! The trace handler: every input of contract part 3 split into traces; each trace matched
 //! against its project's enabled rules; each (trace, rule) match published once.
 //!
-//! At-least-once in, exactly once out: pairs already in the dedup log are skipped, and a pair
-//! is recorded only after its publish succeeded. An item whose publish failed is reported (in
-//! `batchItemFailures` for SQS) so that it is delivered again; a malformed item fails alone.
+//! At-least-once in, exactly once out: each (trace, rule) pair is claimed in the dedup log with a
+//! conditional write before it is published, and marked published after; a pair published
+//! before is skipped, and a pair another invocation is publishing is left for a retry. An item
+//! whose publish failed is reported (in `batchItemFailures` for SQS) so that it is delivered
+//! again, and its claim released; a malformed item fails alone. Given a deadline, no publish
+//! starts too close to it: what is left is reported for a retry.
 
 mod cache;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ports::{now_ms, DedupKey, DedupLog, NotificationStore, Publisher};
+use ports::{now_ms, Claim, DedupKey, DedupLog, NotificationStore, Publisher};
 use rules::message::{render, Message};
 use rules::trace::envelope::{split, Shape};
 use serde::Serialize;
@@ -24,6 +27,7 @@ pub struct Handler {
     dedup: Arc<dyn DedupLog>,
     publisher: Arc<dyn Publisher>,
     dedup_ttl_secs: i64,
+    claim_lease_ms: i64,
 }
 
 /// One item that was not handled, to be delivered again (or to reach the dead-letter queue).
@@ -34,6 +38,9 @@ pub struct Failure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
     pub error: String,
+    /// A publish that fails alike on every retry until an operator mends the topic or rule.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub permanent: bool,
 }
 
 /// What one input came to.
@@ -65,6 +72,34 @@ impl Summary {
             return Err(items.join("; "));
         }
         serde_json::to_value(self).map_err(|e| e.to_string())
+    }
+
+    /// The summary as a CloudWatch Embedded Metric Format line (namespace
+    /// `KeyEventNotifications`): CloudWatch turns it into metrics from the function's log,
+    /// with no call to make. Failed items count as `FailedPermanent` (a topic or rule to mend)
+    /// or `FailedRetried` (anything a retry may mend).
+    pub fn metrics(&self, timestamp_ms: i64) -> serde_json::Value {
+        let permanent = self.failures.iter().filter(|f| f.permanent).count();
+        let counts = [
+            ("Traces", self.traces),
+            ("Matches", self.matches),
+            ("Published", self.published),
+            ("Duplicates", self.duplicates),
+            ("FailedPermanent", permanent),
+            ("FailedRetried", self.failures.len() - permanent),
+        ];
+        let names: Vec<_> = counts
+            .iter()
+            .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
+            .collect();
+        let mut line = serde_json::json!({"_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{"Namespace": METRICS_NAMESPACE, "Dimensions": [[]], "Metrics": names}],
+        }});
+        for (name, n) in counts {
+            line[name] = n.into();
+        }
+        line
     }
 
     /// The SQS partial batch response: the failed items' message ids.
@@ -99,7 +134,15 @@ impl Handler {
             dedup,
             publisher,
             dedup_ttl_secs,
+            claim_lease_ms: CLAIM_LEASE_MS,
         }
+    }
+
+    /// Claims last `lease` instead of [`CLAIM_LEASE_MS`]; it must outlast an invocation and be
+    /// shorter than the source's redelivery delay (SQS's visibility timeout).
+    pub fn with_claim_lease(mut self, lease: Duration) -> Self {
+        self.claim_lease_ms = lease.as_millis() as i64;
+        self
     }
 
     /// Handles one input of any shape.
@@ -110,6 +153,21 @@ impl Handler {
     /// Handles one input for a caller that may act on `caller_project` only (when given): a
     /// trace of another project fails as an item and publishes nothing.
     pub async fn handle_for(&self, input: &str, caller_project: Option<&str>) -> Summary {
+        self.run(input, caller_project, None).await
+    }
+
+    /// Handles one input, starting no publish later than [`PUBLISH_MARGIN`] before `deadline`
+    /// (the invocation's): what is left fails, to be retried.
+    pub async fn handle_until(&self, input: &str, deadline: Instant) -> Summary {
+        self.run(input, None, Some(deadline)).await
+    }
+
+    async fn run(
+        &self,
+        input: &str,
+        caller_project: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Summary {
         let (shape, items) = split(input);
         let mut summary = Summary {
             traces: 0,
@@ -119,26 +177,21 @@ impl Handler {
             failures: Vec::new(),
             shape: Some(shape),
         };
-        let mut failed: BTreeMap<usize, (Option<String>, String)> = BTreeMap::new();
+        let mut failed: BTreeMap<usize, Failure> = BTreeMap::new();
         let mut pending = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let trace = match &item.trace {
                 Ok(t) => t,
                 Err(e) => {
                     tracing::warn!(item = i, message_id = ?item.message_id, error = %e, "malformed trace item");
-                    failed.insert(i, (item.message_id.clone(), e.to_string()));
+                    fail(&mut failed, i, item, e.to_string(), false);
                     continue;
                 }
             };
             if let Some(caller) = caller_project.filter(|c| *c != trace.project_id()) {
                 tracing::warn!(item = i, "a trace of another project than the caller's");
-                failed.insert(
-                    i,
-                    (
-                        item.message_id.clone(),
-                        format!("the trace is of another project than the caller's ({caller})"),
-                    ),
-                );
+                let why = format!("the trace is of another project than the caller's ({caller})");
+                fail(&mut failed, i, item, why, false);
                 continue;
             }
             summary.traces += 1;
@@ -146,9 +199,12 @@ impl Handler {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(item = i, project_id = trace.project_id(), error = %e, "cannot read rules");
-                    failed.insert(
+                    fail(
+                        &mut failed,
                         i,
-                        (item.message_id.clone(), "rules could not be read".into()),
+                        item,
+                        "rules could not be read".into(),
+                        false,
                     );
                     continue;
                 }
@@ -167,16 +223,9 @@ impl Handler {
             }
         }
         summary.matches = pending.len();
-        self.publish(pending, &items, &mut summary, &mut failed)
+        self.publish(pending, &items, &mut summary, &mut failed, deadline)
             .await;
-        summary.failures = failed
-            .into_iter()
-            .map(|(item, (message_id, error))| Failure {
-                item,
-                message_id,
-                error,
-            })
-            .collect();
+        summary.failures = failed.into_values().collect();
         tracing::info!(
             traces = summary.traces,
             matches = summary.matches,
@@ -193,41 +242,74 @@ impl Handler {
         pending: Vec<Pending>,
         items: &[rules::trace::envelope::Item],
         summary: &mut Summary,
-        failed: &mut BTreeMap<usize, (Option<String>, String)>,
+        failed: &mut BTreeMap<usize, Failure>,
+        deadline: Option<Instant>,
     ) {
+        // A pair matched twice in one input (the same trace sent twice) is published once.
+        let mut distinct = HashSet::new();
+        let pending: Vec<Pending> = pending
+            .into_iter()
+            .filter(|p| {
+                distinct.insert(p.key.clone()) || {
+                    summary.duplicates += 1;
+                    false
+                }
+            })
+            .collect();
         if pending.is_empty() {
             return;
         }
+        let owner = uuid::Uuid::new_v4().to_string();
         let keys: Vec<DedupKey> = pending.iter().map(|p| p.key.clone()).collect();
-        let seen = match self.dedup.seen(&keys).await {
-            Ok(seen) => seen,
+        let claims = match self
+            .dedup
+            .claim(&keys, &owner, now_ms(), CLAIM_LEASE_MS)
+            .await
+        {
+            Ok(claims) => claims,
             Err(e) => {
-                tracing::error!(error = %e, "cannot read the dedup log; the items will be retried");
+                tracing::error!(error = %e, "cannot claim in the dedup log; the items will be retried");
                 for p in &pending {
-                    failed.insert(
+                    fail(
+                        failed,
                         p.item,
-                        (
-                            items[p.item].message_id.clone(),
-                            "dedup log unavailable".into(),
-                        ),
+                        &items[p.item],
+                        "dedup log unavailable".into(),
+                        false,
                     );
                 }
                 return;
             }
         };
-        let mut by_topic: HashMap<String, Vec<Pending>> = HashMap::new();
-        for (p, seen) in pending.into_iter().zip(seen) {
-            if seen {
-                summary.duplicates += 1;
-            } else {
-                by_topic
+        let mut by_topic: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
+        for (p, claim) in pending.into_iter().zip(claims) {
+            match claim {
+                Claim::Published => summary.duplicates += 1,
+                Claim::Busy => {
+                    tracing::info!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, "being published by another invocation; left for a retry");
+                    let why = "being published by another invocation; retried later".into();
+                    fail(failed, p.item, &items[p.item], why, false);
+                }
+                Claim::Claimed => by_topic
                     .entry(p.message.topic_id.clone())
                     .or_default()
-                    .push(p);
+                    .push(p),
             }
         }
-        let mut done = Vec::new();
+        let (mut done, mut undone) = (Vec::new(), Vec::new());
+        let mut permanent: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
         for (topic, group) in by_topic {
+            if deadline
+                .is_some_and(|d| d.saturating_duration_since(Instant::now()) < PUBLISH_MARGIN)
+            {
+                tracing::warn!(topic_id = %topic, pairs = group.len(), "too close to the deadline to publish; left for a retry");
+                for p in group {
+                    let why = "the invocation's time ran out; retried later".into();
+                    fail(failed, p.item, &items[p.item], why, false);
+                    undone.push(p.key);
+                }
+                continue;
+            }
             let messages: Vec<Message> = group.iter().map(|p| p.message.clone()).collect();
             let results = self.publisher.publish(&topic, &messages).await;
             for (p, result) in group.into_iter().zip(results) {
@@ -238,13 +320,36 @@ impl Handler {
                         done.push(p.key);
                     }
                     Err(e) => {
-                        tracing::warn!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, error = %e, "publish failed; the item will be retried");
-                        failed.insert(p.item, (items[p.item].message_id.clone(), e.to_string()));
+                        if e.is_permanent() {
+                            let seen = permanent
+                                .entry((p.key.notification_id.clone(), topic.clone()))
+                                .or_insert((0, e.to_string()));
+                            seen.0 += 1;
+                        } else {
+                            tracing::warn!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, error = %e, "publish failed; the item will be retried");
+                        }
+                        fail(
+                            failed,
+                            p.item,
+                            &items[p.item],
+                            e.to_string(),
+                            e.is_permanent(),
+                        );
+                        undone.push(p.key);
                     }
                 }
             }
         }
+        // Once per input and (rule, topic): what an operator must mend.
+        for ((notification_id, topic_id), (pairs, error)) in permanent {
+            tracing::error!(%notification_id, %topic_id, pairs, %error, "publishing fails until the topic or the rule is mended; the items go to the dead-letter queue after their retries");
+        }
         self.record_published(&done).await;
+        if !undone.is_empty() {
+            if let Err(e) = self.dedup.release(&undone, &owner).await {
+                tracing::warn!(error = %e, pairs = undone.len(), "cannot release claims; they expire by themselves");
+            }
+        }
     }
 
     /// Records published pairs, retrying for a few seconds: the messages went out, and only a
@@ -256,7 +361,11 @@ impl Handler {
         }
         let mut wait = RECORD_FIRST_BACKOFF;
         for attempt in 1..=RECORD_ATTEMPTS {
-            match self.dedup.record(done, now_ms(), self.dedup_ttl_secs).await {
+            match self
+                .dedup
+                .mark_published(done, now_ms(), self.dedup_ttl_secs)
+                .await
+            {
                 Ok(()) => return,
                 Err(e) if attempt == RECORD_ATTEMPTS => {
                     tracing::error!(error = %e, pairs = done.len(), "cannot record published pairs; a redelivery may repeat them");
@@ -269,6 +378,33 @@ impl Handler {
             }
         }
     }
+}
+
+/// The CloudWatch namespace of the handler's metrics.
+pub const METRICS_NAMESPACE: &str = "KeyEventNotifications";
+
+/// How long a claim keeps other invocations off a pair: longer than an invocation runs (30 s),
+/// shorter than SQS waits before delivering an item again (180 s).
+pub const CLAIM_LEASE_MS: i64 = 60_000;
+
+/// No publish starts later than this before the invocation's deadline: a publish call, its
+/// retries included, gives up within 10 s, and marking pairs published needs a little more.
+pub const PUBLISH_MARGIN: Duration = Duration::from_secs(12);
+
+/// Records an item's failure (the first reason it failed stays).
+fn fail(
+    failed: &mut BTreeMap<usize, Failure>,
+    item: usize,
+    from: &rules::trace::envelope::Item,
+    error: String,
+    permanent: bool,
+) {
+    failed.entry(item).or_insert(Failure {
+        item,
+        message_id: from.message_id.clone(),
+        error,
+        permanent,
+    });
 }
 
 /// Tries at recording published pairs (each a call with its own SDK retries), backing off

@@ -2,7 +2,7 @@
 //! and direct invokes; rules and dedup records in DynamoDB, messages to SNS.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_adapters::{DynamoDbStore, SnsPublisher};
 use lambda_runtime::{run, service_fn, tracing, Diagnostic, Error, LambdaEvent};
@@ -78,7 +78,11 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = handler.clone();
         async move {
-            let summary = handler.handle(event.payload.get()).await;
+            let left = (event.context.deadline as i64 - ports::now_ms()).max(0) as u64;
+            let deadline = Instant::now() + Duration::from_millis(left);
+            let summary = handler.handle_until(event.payload.get(), deadline).await;
+            // CloudWatch reads metrics from this line of the log (Embedded Metric Format).
+            println!("{}", summary.metrics(ports::now_ms()));
             summary.lambda_response().map_err(NotAllHandled)
         }
     }))

@@ -128,3 +128,73 @@ async fn large_traces_are_delivered_completely_and_fifo_topics_get_their_ids() {
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
     assert_eq!(summary.published, 2, "to both topics");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_handlers_publish_once_and_a_missing_topic_fails_until_it_returns() {
+    let moto = Moto::start().await;
+    let aws = moto.sdk_config().await;
+    let ddb = aws_adapters::dynamodb::Client::new(&aws);
+    create_rules_table(&ddb, "rules").await;
+    let (_, live_queue) = subscribed_queue(&aws, &format!("{P}_live"), "live-subscriber").await;
+    let store = Arc::new(DynamoDbStore::new(ddb, "rules"));
+    for (name, topic) in [("to_live", "live"), ("to_gone", "gone")] {
+        let n = CreateBody::from_value(
+            &json!({"notification_name": name, "operation_type": "complete",
+            "topic_id": format!("urn:smn:eu-west-1:{P}:{topic}")}),
+        )
+        .unwrap()
+        .into_notification(format!("id-{name}"), P.into(), 1);
+        store.create(&n).await.unwrap();
+    }
+    let handler = || {
+        let publisher = SnsPublisher::new(aws_adapters::sns::Client::new(&aws), PREFIX);
+        Handler::new(
+            store.clone(),
+            store.clone(),
+            Arc::new(publisher),
+            Duration::ZERO,
+            3600,
+        )
+    };
+    let (one, two) = (handler(), handler());
+    let traces: Vec<String> = (0..10).map(|i| trace(i, 10)).collect();
+    let batch = sqs_batch(&traces);
+
+    let (a, b) = tokio::join!(one.handle(&batch), two.handle(&batch));
+    assert_eq!(
+        a.published + b.published,
+        10,
+        "each live pair once: {a:?} {b:?}"
+    );
+    let permanent = a
+        .failures
+        .iter()
+        .chain(&b.failures)
+        .filter(|f| f.permanent)
+        .count();
+    assert!(permanent > 0, "the missing topic's failures are permanent");
+    assert!(
+        a.metrics(0)["FailedPermanent"].as_u64().unwrap()
+            + b.metrics(0)["FailedPermanent"].as_u64().unwrap()
+            > 0
+    );
+    assert_eq!(drain(&aws, &live_queue).await.len(), 10);
+
+    // The topic returns; a redrive of the batch delivers what was missing, once.
+    let (_, gone_queue) = subscribed_queue(&aws, &format!("{P}_gone"), "gone-subscriber").await;
+    let redrive = one.handle(&batch).await;
+    assert_eq!(
+        (
+            redrive.published,
+            redrive.duplicates,
+            redrive.failures.len()
+        ),
+        (10, 10, 0),
+        "{redrive:?}"
+    );
+    assert_eq!(drain(&aws, &gone_queue).await.len(), 10);
+    assert!(
+        drain(&aws, &live_queue).await.is_empty(),
+        "nothing published twice"
+    );
+}

@@ -301,3 +301,131 @@ async fn the_direct_invoke_sample_fires_on_both_traces() {
         .collect();
     assert_eq!(attrs, [json!("ops-alice"), json!("dev-bob")]);
 }
+
+/// 30 traces, each matched by both rules of [`two_rules`], in SQS batches of 10.
+fn race_batches() -> Vec<String> {
+    let sample: Value =
+        serde_json::from_str(event("cts-traces.jsonl").lines().next().unwrap()).unwrap();
+    (0..3)
+        .map(|b| {
+            let records: Vec<Value> = (0..10)
+                .map(|i| {
+                    let mut t = sample.clone();
+                    t["trace_id"] = json!(format!("race-{b}-{i}"));
+                    json!({"messageId": format!("m-{b}-{i}"), "receiptHandle": "h", "body": t.to_string(),
+                           "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}})
+                })
+                .collect();
+            json!({"Records": records}).to_string()
+        })
+        .collect()
+}
+
+async fn two_rules(s: &Setup) {
+    for (id, name) in [("n-a", "audit_a"), ("n-b", "audit_b")] {
+        s.add_rule(
+            P,
+            id,
+            json!({"notification_name": name, "operation_type": "complete",
+            "topic_id": format!("urn:smn:eu-west-1:{P}:key_events")}),
+        )
+        .await;
+    }
+}
+
+/// Each (trace id, notification id) published, with how often.
+fn pairs(published: &[Value]) -> std::collections::HashMap<(String, String), usize> {
+    let mut out = std::collections::HashMap::new();
+    for line in published {
+        let m: Value = serde_json::from_str(line["message"].as_str().unwrap()).unwrap();
+        let key = (
+            m["trace"]["trace_id"].as_str().unwrap().to_owned(),
+            m["notification"]["id"].as_str().unwrap().to_owned(),
+        );
+        *out.entry(key).or_insert(0) += 1;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_handlers_racing_on_one_batch_publish_every_pair_once() {
+    let s = Setup::new();
+    two_rules(&s).await;
+    let (one, two) = (
+        s.handler(s.topic(), Duration::ZERO),
+        s.handler(s.topic(), Duration::ZERO),
+    );
+    for batch in race_batches() {
+        let (a, b) = tokio::join!(one.handle(&batch), two.handle(&batch));
+        assert_eq!(a.published + b.published, 20, "{a:?} {b:?}");
+        println!(
+            "race: one published {}, two published {}, left busy {}",
+            a.published,
+            b.published,
+            a.failures.len() + b.failures.len()
+        );
+        // What one left for a retry (busy), the retry finds published.
+        for (summary, handler) in [(a, &one), (b, &two)] {
+            if !summary.failures.is_empty() {
+                let retry = handler.handle(&batch).await;
+                assert_eq!((retry.published, retry.failures.len()), (0, 0), "{retry:?}");
+            }
+        }
+    }
+    let published = pairs(&s.published());
+    assert_eq!(published.len(), 60);
+    assert!(published.values().all(|n| *n == 1), "{published:?}");
+}
+
+#[tokio::test]
+async fn nothing_is_published_too_close_to_the_deadline_and_a_retry_publishes_it() {
+    let s = Setup::new();
+    two_rules(&s).await;
+    let handler = s.handler(s.topic(), Duration::ZERO);
+    let batch = &race_batches()[0];
+    let late = handler
+        .handle_until(batch, std::time::Instant::now() + Duration::from_secs(5))
+        .await;
+    assert_eq!((late.published, late.failures.len()), (0, 10), "{late:?}");
+    assert!(late.failures[0].error.contains("time ran out"));
+    assert!(s.published().is_empty());
+    let retry = handler
+        .handle_until(batch, std::time::Instant::now() + Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        (retry.published, retry.failures.len()),
+        (20, 0),
+        "claims were released: {retry:?}"
+    );
+    let metrics = retry.metrics(1_700_000_000_000);
+    assert_eq!(
+        (metrics["Published"].as_u64(), metrics["Traces"].as_u64()),
+        (Some(20), Some(10))
+    );
+    assert_eq!(
+        metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "KeyEventNotifications"
+    );
+    assert_eq!(late.metrics(0)["FailedRetried"], 10);
+}
+
+#[tokio::test]
+async fn a_trace_sent_twice_in_one_input_is_published_once() {
+    let s = Setup::new();
+    two_rules(&s).await;
+    let trace = event("cts-traces.jsonl").lines().next().unwrap().to_owned();
+    let input = json!({"project_id": P, "traces": [serde_json::from_str::<Value>(&trace).unwrap(), serde_json::from_str::<Value>(&trace).unwrap()]});
+    let summary = s
+        .handler(s.topic(), Duration::ZERO)
+        .handle(&input.to_string())
+        .await;
+    assert_eq!(
+        (
+            summary.published,
+            summary.duplicates,
+            summary.failures.len()
+        ),
+        (2, 2, 0),
+        "{summary:?}"
+    );
+}

@@ -1,26 +1,34 @@
-//! The dedup log in the rules table: `D#<trace id>` / `N#<notification id>` items whose
-//! `expires_at` (epoch seconds) is the table's TTL attribute. Reads go in `BatchGetItem`s of
-//! 100 and writes in `BatchWriteItem`s of 25, the most DynamoDB takes; unprocessed keys are
-//! retried with backoff.
+//! The dedup log in the rules table: `D#<trace id>` / `N#<notification id>` items with `state`
+//! `claimed` (with `owner` and `lease_until_ms`) or `published`, and `expires_at` (epoch
+//! seconds, the table's TTL attribute). A pair is claimed by a conditional `PutItem` (absent,
+//! expired, or a claim whose lease ran out), published, then marked published in
+//! `BatchWriteItem`s of 25; a publish that failed releases its claim with a conditional
+//! `DeleteItem`. Items written before claims existed have no `state`: they count as published.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
-use ports::{DedupKey, DedupLog, StoreError};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use ports::{Claim, DedupKey, DedupLog, StoreError};
 
 use crate::dynamodb_store::{backoff, read_err, s, write_err};
 use crate::DynamoDbStore;
 
-const READ_BATCH: usize = 100;
 const WRITE_BATCH: usize = 25;
 const ATTEMPTS: u32 = 8;
+/// Claims and releases in flight at once: one conditional write per pair.
+const CONCURRENT_WRITES: usize = 16;
 
 fn key(k: &DedupKey) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("pk".to_owned(), s(format!("D#{}", k.trace_id))),
         ("sk".to_owned(), s(format!("N#{}", k.notification_id))),
     ])
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
 }
 
 /// Each key once: a batch request may not name an item twice.
@@ -32,87 +40,155 @@ fn distinct(keys: &[DedupKey]) -> Vec<&DedupKey> {
     unique
 }
 
+impl DynamoDbStore {
+    async fn claim_one(
+        &self,
+        k: &DedupKey,
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let until = now_ms + lease_ms;
+        let mut item = key(k);
+        item.insert("state".into(), s("claimed"));
+        item.insert("owner".into(), s(owner));
+        item.insert("lease_until_ms".into(), n(until));
+        // Swept by TTL if the claimant never comes back.
+        item.insert("expires_at".into(), n(until / 1000 + 1));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at < :now_s OR (#state = :claimed AND lease_until_ms < :now_ms)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now_s", n(now_ms / 1000))
+            .expression_attribute_values(":now_ms", n(now_ms))
+            .expression_attribute_values(":claimed", s("claimed"))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                self.existing_claim(k).await
+            }
+            Err(e) => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    async fn release_one(&self, k: &DedupKey, owner: &str) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k)))
+            .condition_expression("#state = :claimed AND #owner = :owner")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// What holds a pair that could not be claimed.
+    async fn existing_claim(&self, k: &DedupKey) -> Result<Claim, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(k)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let state = out.item().map(|i| {
+            i.get("state")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+        });
+        Ok(match state {
+            // Released or swept since the write failed: another try will tell.
+            None => Claim::Busy,
+            Some(Some("claimed")) => Claim::Busy,
+            Some(_) => Claim::Published,
+        })
+    }
+}
+
 #[async_trait]
 impl DedupLog for DynamoDbStore {
-    async fn seen(&self, keys: &[DedupKey]) -> Result<Vec<bool>, StoreError> {
-        let now_secs = ports::now_ms() / 1000;
-        let mut live: std::collections::HashSet<(String, String)> =
-            std::collections::HashSet::new();
+    async fn claim(
+        &self,
+        keys: &[DedupKey],
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
+        // A key named twice is claimed once: its second place finds it busy.
         let unique = distinct(keys);
-        for chunk in unique.chunks(READ_BATCH) {
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.iter().map(|k| key(k)).collect()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(read_err)?,
-            );
-            let mut attempt = 0;
-            while let Some(keys_and_attributes) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys_and_attributes)
-                    .send()
-                    .await
-                    .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    let expires = item
-                        .get("expires_at")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse::<i64>().ok());
-                    if expires.is_none_or(|e| e > now_secs) {
-                        let text = |k: &str| {
-                            item.get(k)
-                                .and_then(|v| v.as_s().ok())
-                                .cloned()
-                                .unwrap_or_default()
-                        };
-                        live.insert((text("pk"), text("sk")));
-                    }
-                }
-                request = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .filter(|k| !k.keys().is_empty());
-                if request.is_some() {
-                    attempt += 1;
-                    if attempt >= ATTEMPTS {
-                        return Err(read_err("dedup reads stayed unprocessed"));
-                    }
-                    backoff(attempt).await;
-                }
+        let writes: Vec<_> = unique
+            .iter()
+            .map(|k| self.claim_one(k, owner, now_ms, lease_ms))
+            .collect();
+        let found: Vec<Result<Claim, StoreError>> = stream::iter(writes)
+            .buffered(CONCURRENT_WRITES)
+            .collect()
+            .await;
+        if let Some(e) = found.iter().find_map(|r| r.as_ref().err()).cloned() {
+            // All or nothing: give back what was claimed, so that a retry finds it free.
+            let claimed: Vec<DedupKey> = unique
+                .iter()
+                .zip(&found)
+                .filter(|(_, r)| matches!(r, Ok(Claim::Claimed)))
+                .map(|(k, _)| (*k).clone())
+                .collect();
+            if let Err(release) = self.release(&claimed, owner).await {
+                tracing::warn!(error = %release, "cannot release claims after a failed claim; they expire by themselves");
             }
+            return Err(e);
         }
+        let claims: HashMap<&DedupKey, Claim> = unique
+            .into_iter()
+            .zip(found.into_iter().flatten())
+            .collect();
+        let mut first = std::collections::HashSet::new();
         Ok(keys
             .iter()
-            .map(|k| {
-                live.contains(&(
-                    format!("D#{}", k.trace_id),
-                    format!("N#{}", k.notification_id),
-                ))
+            .map(|k| match claims[k] {
+                Claim::Claimed if !first.insert(k) => Claim::Busy,
+                c => c,
             })
             .collect())
     }
 
-    async fn record(
+    async fn mark_published(
         &self,
         keys: &[DedupKey],
         now_ms: i64,
         ttl_secs: i64,
     ) -> Result<(), StoreError> {
-        let expires_at = AttributeValue::N((now_ms / 1000 + ttl_secs).to_string());
-        let unique = distinct(keys);
-        for chunk in unique.chunks(WRITE_BATCH) {
+        let expires_at = n(now_ms / 1000 + ttl_secs);
+        for chunk in distinct(keys).chunks(WRITE_BATCH) {
             let mut writes = Vec::with_capacity(chunk.len());
             for k in chunk {
                 let mut item = key(k);
+                item.insert("state".into(), s("published"));
                 item.insert("expires_at".into(), expires_at.clone());
                 let put = PutRequest::builder()
                     .set_item(Some(item))
@@ -144,5 +220,17 @@ impl DedupLog for DynamoDbStore {
             }
         }
         Ok(())
+    }
+
+    async fn release(&self, keys: &[DedupKey], owner: &str) -> Result<(), StoreError> {
+        let deletes: Vec<_> = distinct(keys)
+            .into_iter()
+            .map(|k| self.release_one(k, owner))
+            .collect();
+        stream::iter(deletes)
+            .buffer_unordered(CONCURRENT_WRITES)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(|_| ())
     }
 }

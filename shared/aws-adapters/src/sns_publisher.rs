@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
 use ports::{PublishError, Publisher};
@@ -127,19 +128,21 @@ impl SnsPublisher {
                 for bad in out.failed() {
                     if let Ok(i) = bad.id().parse::<usize>() {
                         if let Some(r) = results.get_mut(i) {
-                            *r = Err(failed(format!(
-                                "{}: {}",
-                                bad.code(),
-                                bad.message().unwrap_or_default()
-                            )));
+                            let why =
+                                format!("{}: {}", bad.code(), bad.message().unwrap_or_default());
+                            *r = Err(classified(topic_id, Some(bad.code()), why));
                         }
                     }
                 }
                 results
             }
             Err(e) => {
+                let code = e.code().map(str::to_owned);
                 let why = aws_sdk_sns::error::DisplayErrorContext(e).to_string();
-                messages.iter().map(|_| Err(failed(why.clone()))).collect()
+                messages
+                    .iter()
+                    .map(|_| Err(classified(topic_id, code.as_deref(), why.clone())))
+                    .collect()
             }
         }
     }
@@ -168,6 +171,37 @@ impl Publisher for SnsPublisher {
             results.extend(self.publish_batch(&arn, topic_id, batch).await);
         }
         results
+    }
+}
+
+/// SNS error codes that no retry mends: a missing or forbidden topic, an unusable KMS key, a
+/// request SNS finds invalid. Throttling, internal errors and timeouts are transient.
+fn is_permanent(code: &str) -> bool {
+    matches!(
+        code,
+        "NotFound"
+            | "AuthorizationError"
+            | "InvalidParameter"
+            | "InvalidParameterValue"
+            | "InvalidSecurity"
+            | "EndpointDisabled"
+            | "PlatformApplicationDisabled"
+            | "ValidationError"
+            | "BatchRequestTooLong"
+            | "TooManyEntriesInBatchRequest"
+            | "BatchEntryIdsNotDistinct"
+            | "EmptyBatchRequest"
+            | "InvalidBatchEntryId"
+    ) || (code.starts_with("KMS") && code != "KMSThrottling")
+}
+
+/// A failed publish, permanent or transient by its error code.
+fn classified(topic_id: &str, code: Option<&str>, why: String) -> PublishError {
+    let topic = topic_id.to_owned();
+    if code.is_some_and(is_permanent) {
+        PublishError::Permanent { topic, why }
+    } else {
+        PublishError::Failed { topic, why }
     }
 }
 
@@ -275,5 +309,32 @@ mod tests {
         );
         assert_ne!(a, deduplication_id(&message("t2", 0)));
         assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn missing_forbidden_and_invalid_are_permanent_throttling_is_not() {
+        for code in [
+            "NotFound",
+            "AuthorizationError",
+            "KMSDisabled",
+            "KMSAccessDenied",
+            "InvalidParameter",
+        ] {
+            assert!(
+                classified("t", Some(code), "x".into()).is_permanent(),
+                "{code}"
+            );
+        }
+        for code in [
+            Some("Throttling"),
+            Some("InternalError"),
+            Some("KMSThrottling"),
+            None,
+        ] {
+            assert!(
+                !classified("t", code, "x".into()).is_permanent(),
+                "{code:?}"
+            );
+        }
     }
 }

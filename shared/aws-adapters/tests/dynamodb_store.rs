@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use aws_adapters::DynamoDbStore;
-use ports::conformance::check_all;
+use ports::conformance::{check_all, check_dedup};
 use test_support::{create_rules_table, Moto};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -12,7 +12,9 @@ async fn the_dynamodb_store_keeps_every_invariant() {
     let moto = Moto::start().await;
     let client = aws_adapters::dynamodb::Client::new(&moto.sdk_config().await);
     create_rules_table(&client, "rules").await;
-    check_all(Arc::new(DynamoDbStore::new(client, "rules")), "ddb").await;
+    let store = Arc::new(DynamoDbStore::new(client, "rules"));
+    check_all(store.clone(), "ddb").await;
+    check_dedup(store, "ddb").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

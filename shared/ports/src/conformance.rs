@@ -351,3 +351,87 @@ pub async fn mixed_clients_keep_every_invariant(
 }
 
 const MAX: usize = rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
+
+/// Runs every check of the claim protocol against `log`, with trace ids prefixed by `tag`.
+pub async fn check_dedup(log: Arc<dyn crate::DedupLog>, tag: &str) {
+    claims_publish_each_pair_once(&*log, &format!("{tag}-claims")).await;
+    concurrent_claims_let_one_owner_win(log, &format!("{tag}-race")).await;
+}
+
+fn pair(trace: &str, notification: &str) -> crate::DedupKey {
+    crate::DedupKey {
+        trace_id: trace.into(),
+        notification_id: notification.into(),
+    }
+}
+
+pub async fn claims_publish_each_pair_once(log: &dyn crate::DedupLog, t: &str) {
+    use crate::Claim::{Busy, Claimed, Published};
+    let now = crate::now_ms();
+    let (a, b) = (pair(&format!("{t}-1"), "n1"), pair(&format!("{t}-2"), "n1"));
+    let both = [a.clone(), b.clone()];
+    assert_eq!(
+        log.claim(&both, "one", now, 60_000).await.unwrap(),
+        [Claimed, Claimed]
+    );
+    assert_eq!(
+        log.claim(&both, "two", now, 60_000).await.unwrap(),
+        [Busy, Busy],
+        "claimed by one"
+    );
+    log.release(std::slice::from_ref(&b), "two").await.unwrap();
+    assert_eq!(
+        log.claim(std::slice::from_ref(&b), "two", now, 60_000)
+            .await
+            .unwrap(),
+        [Busy],
+        "not two's to release"
+    );
+    log.mark_published(std::slice::from_ref(&a), now, 3600)
+        .await
+        .unwrap();
+    log.release(std::slice::from_ref(&b), "one").await.unwrap();
+    assert_eq!(
+        log.claim(&both, "two", now, 60_000).await.unwrap(),
+        [Published, Claimed]
+    );
+    assert_eq!(
+        log.claim(std::slice::from_ref(&b), "three", now + 61_000, 60_000)
+            .await
+            .unwrap(),
+        [Claimed],
+        "an expired lease is claimed again (the claimant crashed)"
+    );
+    assert_eq!(
+        log.claim(std::slice::from_ref(&a), "three", now + 3_601_000, 60_000)
+            .await
+            .unwrap(),
+        [Claimed],
+        "a pair published past the dedup time is new again"
+    );
+}
+
+pub async fn concurrent_claims_let_one_owner_win(log: Arc<dyn crate::DedupLog>, t: &str) {
+    let now = crate::now_ms();
+    let keys: Vec<crate::DedupKey> = (0..5).map(|i| pair(&format!("{t}-{i}"), "n1")).collect();
+    let mut tasks = Vec::new();
+    for owner in 0..6 {
+        let (log, keys) = (log.clone(), keys.clone());
+        tasks.push(tokio::spawn(async move {
+            log.claim(&keys, &format!("owner-{owner}"), now, 60_000)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut wins = vec![0; keys.len()];
+    for task in tasks {
+        for (i, c) in task.await.unwrap().into_iter().enumerate() {
+            wins[i] += usize::from(c == crate::Claim::Claimed);
+        }
+    }
+    assert_eq!(
+        wins,
+        vec![1; keys.len()],
+        "each pair claimed by exactly one of six racing owners"
+    );
+}

@@ -16,7 +16,7 @@ pub use file_topic::FileTopic;
 pub use redb_store::RedbStore;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
     #[error("the name {0:?} is already used in this project")]
     NameTaken(String),
@@ -48,15 +48,42 @@ pub trait NotificationStore: Send + Sync {
     async fn list(&self, project_id: &str) -> Result<Vec<Notification>, StoreError>;
 }
 
-/// Remembers which (trace, rule) pairs were published, so that a redelivered trace is not
-/// published twice.
+/// What a claim on a (trace, rule) pair found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Claimed now: publish it, then mark it published (or release it).
+    Claimed,
+    /// Published before: a redelivery, not to publish again.
+    Published,
+    /// Claimed by another invocation whose lease is running: leave it for a retry.
+    Busy,
+}
+
+/// Remembers which (trace, rule) pairs were published, and lets one invocation at a time
+/// publish each: a pair is claimed with a conditional write (absent, or its claim or record
+/// expired), published, then marked published. A crash after the claim loses nothing: the
+/// claim expires and a retry claims the pair again.
 #[async_trait]
 pub trait DedupLog: Send + Sync {
-    /// Which of `keys` were already recorded.
-    async fn seen(&self, keys: &[DedupKey]) -> Result<Vec<bool>, StoreError>;
+    /// Claims, in order, each pair that is neither published nor claimed under a running lease,
+    /// for `owner` until `now_ms + lease_ms`.
+    async fn claim(
+        &self,
+        keys: &[DedupKey],
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<Claim>, StoreError>;
     /// Records `keys` as published, to be forgotten after `ttl_secs`.
-    async fn record(&self, keys: &[DedupKey], now_ms: i64, ttl_secs: i64)
-        -> Result<(), StoreError>;
+    async fn mark_published(
+        &self,
+        keys: &[DedupKey],
+        now_ms: i64,
+        ttl_secs: i64,
+    ) -> Result<(), StoreError>;
+    /// Gives up `owner`'s claims on `keys` (not published), so that a retry may claim them at
+    /// once; claims of other owners are left alone.
+    async fn release(&self, keys: &[DedupKey], owner: &str) -> Result<(), StoreError>;
 }
 
 /// One (trace, rule) pair.
@@ -66,13 +93,29 @@ pub struct DedupKey {
     pub notification_id: String,
 }
 
-/// Why publishing failed. Every failure leaves the trace to be retried.
+/// Why publishing failed. Every failure leaves the trace to be retried (and, past the queue's
+/// retries, in the dead-letter queue).
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("topic {topic} cannot be published to here: {why}")]
     Unsupported { topic: String, why: String },
+    /// Throttling, a 5xx, a timeout: a retry may well succeed.
     #[error("publishing to {topic} failed: {why}")]
     Failed { topic: String, why: String },
+    /// The topic does not exist, may not be published to, its key is unusable, or the request
+    /// was refused as invalid: retries fail alike until an operator mends it.
+    #[error("publishing to {topic} failed and will until mended: {why}")]
+    Permanent { topic: String, why: String },
+}
+
+impl PublishError {
+    /// True when retrying cannot help before someone mends the topic or the rule.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            PublishError::Unsupported { .. } | PublishError::Permanent { .. }
+        )
+    }
 }
 
 /// Where matches go. One call publishes messages to one topic; implementations may batch.

@@ -10,14 +10,16 @@ use redb::{Database, ReadableTable, TableDefinition};
 use rules::body::{parse_stored, MAX_NOTIFICATIONS_PER_PROJECT};
 use rules::Notification;
 
-use crate::{scoped_key, DedupKey, DedupLog, NotificationStore, StoreError};
+use crate::{scoped_key, Claim, DedupKey, DedupLog, NotificationStore, StoreError};
 
 /// (project NUL id) → the rule as the API shows it.
 const RULES: TableDefinition<&str, &str> = TableDefinition::new("notifications");
 /// (project NUL name) → id: the claim that keeps names unique.
 const NAMES: TableDefinition<&str, &str> = TableDefinition::new("notification_names");
-/// (trace id NUL notification id) → expiry, epoch ms.
+/// (trace id NUL notification id) → expiry, epoch ms: published pairs.
 const DEDUP: TableDefinition<&str, i64> = TableDefinition::new("published");
+/// (trace id NUL notification id) → `<lease end, epoch ms> <owner>`: pairs being published.
+const CLAIMS: TableDefinition<&str, &str> = TableDefinition::new("claims");
 
 /// Notification store and dedup log in one embedded database file.
 #[derive(Clone)]
@@ -38,7 +40,7 @@ impl RedbStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let db = Database::create(path).map_err(write_err)?;
         let txn = db.begin_write().map_err(write_err)?;
-        for table in [RULES, NAMES] {
+        for table in [RULES, NAMES, CLAIMS] {
             txn.open_table(table).map_err(write_err)?;
         }
         txn.open_table(DEDUP).map_err(write_err)?;
@@ -198,25 +200,80 @@ fn dedup_key(k: &DedupKey) -> String {
     format!("{}\u{0}{}", k.trace_id, k.notification_id)
 }
 
+/// A claim's lease end and owner.
+fn parse_claim(value: &str) -> (i64, &str) {
+    let (until, owner) = value.split_once(' ').unwrap_or((value, ""));
+    (until.parse().unwrap_or(0), owner)
+}
+
+impl RedbStore {
+    /// The pairs claimed and not yet marked published or released: after a crash, those whose
+    /// messages may or may not have gone out.
+    pub async fn open_claims(&self) -> Result<Vec<DedupKey>, StoreError> {
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(read_err)?;
+            let claims = txn.open_table(CLAIMS).map_err(read_err)?;
+            let mut out = Vec::new();
+            for entry in claims.iter().map_err(read_err)? {
+                let (key, _) = entry.map_err(read_err)?;
+                if let Some((trace_id, notification_id)) = key.value().split_once('\u{0}') {
+                    out.push(DedupKey {
+                        trace_id: trace_id.to_owned(),
+                        notification_id: notification_id.to_owned(),
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl DedupLog for RedbStore {
-    async fn seen(&self, keys: &[DedupKey]) -> Result<Vec<bool>, StoreError> {
+    async fn claim(
+        &self,
+        keys: &[DedupKey],
+        owner: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
         let keys: Vec<String> = keys.iter().map(dedup_key).collect();
-        let now_ms = crate::now_ms();
+        let claim = format!("{} {owner}", now_ms + lease_ms);
         self.blocking(move |db| {
-            let txn = db.begin_read().map_err(read_err)?;
-            let table = txn.open_table(DEDUP).map_err(read_err)?;
-            keys.iter()
-                .map(|k| {
-                    let expires = table.get(k.as_str()).map_err(read_err)?.map(|e| e.value());
-                    Ok(expires.is_some_and(|e| e > now_ms))
-                })
-                .collect()
+            // One write transaction at a time: the check and the claim are atomic.
+            let txn = db.begin_write().map_err(write_err)?;
+            let mut out = Vec::with_capacity(keys.len());
+            {
+                let published = txn.open_table(DEDUP).map_err(write_err)?;
+                let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
+                for k in &keys {
+                    let live = published.get(k.as_str()).map_err(write_err)?;
+                    if live.is_some_and(|e| e.value() > now_ms) {
+                        out.push(Claim::Published);
+                        continue;
+                    }
+                    let running = claims
+                        .get(k.as_str())
+                        .map_err(write_err)?
+                        .is_some_and(|c| parse_claim(c.value()).0 > now_ms);
+                    if running {
+                        out.push(Claim::Busy);
+                    } else {
+                        claims
+                            .insert(k.as_str(), claim.as_str())
+                            .map_err(write_err)?;
+                        out.push(Claim::Claimed);
+                    }
+                }
+            }
+            txn.commit().map_err(write_err)?;
+            Ok(out)
         })
         .await
     }
 
-    async fn record(
+    async fn mark_published(
         &self,
         keys: &[DedupKey],
         now_ms: i64,
@@ -227,9 +284,33 @@ impl DedupLog for RedbStore {
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(write_err)?;
             {
-                let mut table = txn.open_table(DEDUP).map_err(write_err)?;
+                let mut published = txn.open_table(DEDUP).map_err(write_err)?;
+                let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
                 for k in &keys {
-                    table.insert(k.as_str(), expires).map_err(write_err)?;
+                    published.insert(k.as_str(), expires).map_err(write_err)?;
+                    claims.remove(k.as_str()).map_err(write_err)?;
+                }
+            }
+            txn.commit().map_err(write_err)
+        })
+        .await
+    }
+
+    async fn release(&self, keys: &[DedupKey], owner: &str) -> Result<(), StoreError> {
+        let keys: Vec<String> = keys.iter().map(dedup_key).collect();
+        let owner = owner.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(write_err)?;
+            {
+                let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
+                for k in &keys {
+                    let ours = claims
+                        .get(k.as_str())
+                        .map_err(write_err)?
+                        .is_some_and(|c| parse_claim(c.value()).1 == owner);
+                    if ours {
+                        claims.remove(k.as_str()).map_err(write_err)?;
+                    }
                 }
             }
             txn.commit().map_err(write_err)

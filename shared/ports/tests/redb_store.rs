@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use ports::conformance::check_all;
-use ports::{DedupKey, DedupLog, RedbStore};
+use ports::conformance::{check_all, check_dedup};
+use ports::RedbStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_embedded_store_keeps_every_invariant() {
@@ -30,31 +30,14 @@ async fn rules_persist_across_reopening() {
     );
 }
 
-#[tokio::test]
-async fn the_dedup_log_remembers_published_pairs() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_embedded_dedup_log_publishes_each_pair_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path().join("d.redb")).unwrap();
-    let key = |t: &str, n: &str| DedupKey {
-        trace_id: t.into(),
-        notification_id: n.into(),
-    };
-    assert_eq!(store.seen(&[key("t1", "n1")]).await.unwrap(), [false]);
-    store.record(&[key("t0", "n1")], 0, 60).await.unwrap();
-    assert_eq!(
-        store.seen(&[key("t0", "n1")]).await.unwrap(),
-        [false],
-        "recorded in 1970, long expired"
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    store.record(&[key("t1", "n1")], now, 60).await.unwrap();
-    assert_eq!(
-        store
-            .seen(&[key("t1", "n1"), key("t1", "n2"), key("t2", "n1")])
-            .await
-            .unwrap(),
-        [true, false, false]
+    check_dedup(Arc::new(store.clone()), "redb").await;
+    let open = store.open_claims().await.unwrap();
+    assert!(
+        !open.is_empty(),
+        "claims never marked or released stay open"
     );
 }
