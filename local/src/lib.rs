@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ports::{AccessKeyFile, FileTopic, RedbStore};
+use std::collections::HashSet;
+
+use ports::{AccessKeyFile, DedupKey, FileTopic, RedbStore};
 use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use trace_handler::Handler;
 
@@ -71,6 +73,7 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
         (None, None) => CallerPolicy::TrustPath,
     };
     let topic = Arc::new(FileTopic::new(config.data_dir.join("published.jsonl")));
+    settle_after_a_stop(&store, &topic)?;
     let handler = Handler::new(
         store.clone(),
         store.clone(),
@@ -96,4 +99,25 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
             api
         }
     }))
+}
+
+/// Claims left open by a process that stopped between writing a message and marking its pair
+/// published (a `kill -9`): the pairs whose message is in the topic are marked published, the
+/// others freed, so that resending everything publishes each pair once.
+fn settle_after_a_stop(
+    store: &RedbStore,
+    topic: &FileTopic,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let open: HashSet<DedupKey> = store.open_claims()?.into_iter().collect();
+    if open.is_empty() {
+        return Ok(());
+    }
+    let sent = topic.pairs_sent(&open)?;
+    store.settle_open_claims(&sent, ports::now_ms(), DEDUP_TTL_SECS)?;
+    tracing::warn!(
+        open = open.len(),
+        sent = sent.len(),
+        "settled the claims a stopped run left open"
+    );
+    Ok(())
 }

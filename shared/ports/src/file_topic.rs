@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use rules::message::Message;
 use serde::Serialize;
 
-use crate::{PublishError, Publisher};
+use crate::{DedupKey, PublishError, Publisher};
 
 /// One line of the local topic, fields in this order.
 #[derive(Serialize)]
@@ -54,6 +54,40 @@ impl FileTopic {
             .open(&self.path)?;
         file.write_all(&lines)?;
         file.sync_data()
+    }
+}
+
+impl FileTopic {
+    /// Which of `wanted` have a message in the file (lines that do not parse, such as one torn
+    /// by a crash, count for nothing).
+    pub fn pairs_sent(
+        &self,
+        wanted: &std::collections::HashSet<DedupKey>,
+    ) -> std::io::Result<std::collections::HashSet<DedupKey>> {
+        use std::io::BufRead;
+        let mut found = std::collections::HashSet::new();
+        let file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+            Err(e) => return Err(e),
+        };
+        for line in std::io::BufReader::new(file).lines() {
+            let key = serde_json::from_str::<serde_json::Value>(&line?)
+                .ok()
+                .and_then(|l| {
+                    serde_json::from_str::<serde_json::Value>(l["message"].as_str()?).ok()
+                })
+                .and_then(|m| {
+                    Some(DedupKey {
+                        trace_id: m["trace"]["trace_id"].as_str()?.to_owned(),
+                        notification_id: m["notification"]["id"].as_str()?.to_owned(),
+                    })
+                });
+            if let Some(key) = key.filter(|k| wanted.contains(k)) {
+                found.insert(key);
+            }
+        }
+        Ok(found)
     }
 }
 

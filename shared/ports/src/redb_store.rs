@@ -209,23 +209,48 @@ fn parse_claim(value: &str) -> (i64, &str) {
 impl RedbStore {
     /// The pairs claimed and not yet marked published or released: after a crash, those whose
     /// messages may or may not have gone out.
-    pub async fn open_claims(&self) -> Result<Vec<DedupKey>, StoreError> {
-        self.blocking(|db| {
-            let txn = db.begin_read().map_err(read_err)?;
-            let claims = txn.open_table(CLAIMS).map_err(read_err)?;
-            let mut out = Vec::new();
-            for entry in claims.iter().map_err(read_err)? {
-                let (key, _) = entry.map_err(read_err)?;
-                if let Some((trace_id, notification_id)) = key.value().split_once('\u{0}') {
-                    out.push(DedupKey {
-                        trace_id: trace_id.to_owned(),
-                        notification_id: notification_id.to_owned(),
-                    });
-                }
+    pub fn open_claims(&self) -> Result<Vec<DedupKey>, StoreError> {
+        let txn = self.db.begin_read().map_err(read_err)?;
+        let claims = txn.open_table(CLAIMS).map_err(read_err)?;
+        let mut out = Vec::new();
+        for entry in claims.iter().map_err(read_err)? {
+            let (key, _) = entry.map_err(read_err)?;
+            if let Some((trace_id, notification_id)) = key.value().split_once('\u{0}') {
+                out.push(DedupKey {
+                    trace_id: trace_id.to_owned(),
+                    notification_id: notification_id.to_owned(),
+                });
             }
-            Ok(out)
-        })
-        .await
+        }
+        Ok(out)
+    }
+
+    /// Settles the claims a stopped process left open, before this one serves: those whose
+    /// message is in the topic (`sent`) are marked published, the others dropped, so that a
+    /// resend publishes each pair once. Only one process opens the file, so no open claim is
+    /// another live process's.
+    pub fn settle_open_claims(
+        &self,
+        sent: &std::collections::HashSet<DedupKey>,
+        now_ms: i64,
+        ttl_secs: i64,
+    ) -> Result<(), StoreError> {
+        let open = self.open_claims()?;
+        let txn = self.db.begin_write().map_err(write_err)?;
+        {
+            let mut published = txn.open_table(DEDUP).map_err(write_err)?;
+            let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
+            for k in &open {
+                let key = dedup_key(k);
+                if sent.contains(k) {
+                    published
+                        .insert(key.as_str(), now_ms + ttl_secs * 1000)
+                        .map_err(write_err)?;
+                }
+                claims.remove(key.as_str()).map_err(write_err)?;
+            }
+        }
+        txn.commit().map_err(write_err)
     }
 }
 
