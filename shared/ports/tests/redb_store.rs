@@ -35,9 +35,29 @@ async fn the_embedded_dedup_log_publishes_each_pair_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path().join("d.redb")).unwrap();
     check_dedup(Arc::new(store.clone()), "redb").await;
-    let open = store.open_claims().await.unwrap();
+    let open = store.open_claims().unwrap();
     assert!(
         !open.is_empty(),
         "claims never marked or released stay open"
+    );
+    let sent: std::collections::HashSet<_> = open.iter().take(1).cloned().collect();
+    store
+        .settle_open_claims(&sent, ports::now_ms(), 60)
+        .unwrap();
+    assert!(
+        store.open_claims().unwrap().is_empty(),
+        "every open claim settled"
+    );
+    let claims = ports::DedupLog::claim(&store, &open, "after", ports::now_ms(), 1000)
+        .await
+        .unwrap();
+    assert_eq!(
+        claims[0],
+        ports::Claim::Published,
+        "the sent pair counts as published"
+    );
+    assert!(
+        claims[1..].iter().all(|c| *c == ports::Claim::Claimed),
+        "the others are free again"
     );
 }
