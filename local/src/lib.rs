@@ -84,6 +84,7 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
     let api = routes(AppState {
         store,
         policy: Arc::new(policy),
+        topics: None,
     })
     .merge(traces::routes(Arc::new(handler)));
     Ok(with_request_ids(match keys {

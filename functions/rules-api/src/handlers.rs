@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ports::{now_ms, StoreError};
+use ports::{now_ms, StoreError, TopicProblem};
 use rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
 use rules::{CreateBody, NotificationType, UpdateBody};
 use serde_json::json;
@@ -48,7 +48,7 @@ pub async fn create(
     let body = CreateBody::parse(&body)?;
     let notification =
         body.into_notification(uuid::Uuid::new_v4().to_string(), project_id, now_ms());
-    check_deliverable(&notification)?;
+    check_deliverable(&s, &notification).await?;
     s.store.create(&notification).await?;
     tracing::info!(notification_id = %notification.notification_id, "notification created");
     Ok((StatusCode::CREATED, Json(notification)).into_response())
@@ -76,7 +76,7 @@ pub async fn update(
             .ok_or_else(|| StoreError::NotFound(body.notification_id().to_owned()))?
     };
     let notification = body.apply_to(&existing);
-    check_deliverable(&notification)?;
+    check_deliverable(&s, &notification).await?;
     s.store.update(&notification).await?;
     tracing::info!(notification_id = %notification.notification_id, status = ?notification.status, "notification modified");
     Ok(Json(notification).into_response())
@@ -223,11 +223,21 @@ async fn authorized_body(
     Ok((project_id, bytes))
 }
 
-/// An SMN URN names the rule's own project. Function targets (`fun`: Lambda ARNs,
-/// FunctionGraph URNs) are recognised but not yet delivered to, so rules naming one are refused
-/// rather than stored to fail later.
-fn check_deliverable(n: &rules::Notification) -> Result<()> {
+/// An SMN URN names the rule's own project, and the topic exists where it is checked (on AWS).
+/// Function targets (`fun`: Lambda ARNs, FunctionGraph URNs) are recognised but not yet
+/// delivered to, so rules naming one are refused rather than stored to fail later.
+async fn check_deliverable(s: &AppState, n: &rules::Notification) -> Result<()> {
     rules::body::check_topic_project(n)?;
+    if let (Some(topics), Some(topic), NotificationType::Smn) =
+        (&s.topics, &n.topic_id, n.notification_type)
+    {
+        topics.check(topic).await.map_err(|e| match e {
+            TopicProblem::Refused(why) => {
+                ApiError::Invalid(rules::ValidationError::invalid("topic_id", why))
+            }
+            TopicProblem::Unchecked(why) => ApiError::Store(StoreError::Read(why)),
+        })?;
+    }
     if n.notification_type == NotificationType::Fun {
         return Err(ApiError::BadRequest(
             "topic_id: function targets (fun) are not supported yet; use an SNS topic ARN or an SMN URN".into(),

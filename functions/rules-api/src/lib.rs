@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use ports::NotificationStore;
+use ports::{NotificationStore, TopicCheck};
 use tracing::Instrument;
 
 pub use auth::{CallerPolicy, CallerProject};
@@ -33,6 +33,8 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub struct AppState {
     pub store: Arc<dyn NotificationStore>,
     pub policy: Arc<CallerPolicy>,
+    /// Where a rule's topic is checked to exist (on AWS); `None`: every well-formed topic does.
+    pub topics: Option<Arc<dyn TopicCheck>>,
 }
 
 /// The API's routes, error fallbacks and request-id middleware.

@@ -1,11 +1,13 @@
 //! The rules API on AWS Lambda behind API Gateway, with rules in DynamoDB. `AUTH_MODE` says
 //! who the caller is: `aksk` (default) verifies the Huawei clients' AK/SK signatures here, with
 //! keys in the rules table; `jwt` trusts API Gateway's JWT authorizer and its `PROJECT_CLAIM`.
+//! A rule's topic is checked to exist in SNS (`SMN_TOPIC_ARN_PREFIX` maps SMN URNs) when the
+//! rule is created or modified.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_adapters::DynamoDbStore;
+use aws_adapters::{DynamoDbStore, SnsPublisher};
 use lambda_http::{run, tracing, Error};
 use ports::CachedAccessKeys;
 use rules_api::lambda::with_gateway_context;
@@ -17,6 +19,9 @@ async fn main() -> Result<(), Error> {
     let table = std::env::var("TABLE_NAME")
         .map_err(|_| "TABLE_NAME is not set: the DynamoDB table of rules")?;
     let mode = std::env::var("AUTH_MODE").unwrap_or_else(|_| "aksk".into());
+    let smn_arn_prefix = std::env::var("SMN_TOPIC_ARN_PREFIX").map_err(|_| {
+        "SMN_TOPIC_ARN_PREFIX is not set: arn:<partition>:sns:<region>:<account>: of the deployment"
+    })?;
     let aws = aws_adapters::config::loader().load().await;
     let store = Arc::new(DynamoDbStore::new(
         aws_adapters::dynamodb::Client::new(&aws),
@@ -25,6 +30,10 @@ async fn main() -> Result<(), Error> {
     let state = AppState {
         store: store.clone(),
         policy: Arc::new(CallerPolicy::RequestContext),
+        topics: Some(Arc::new(SnsPublisher::new(
+            aws_adapters::sns::Client::new(&aws),
+            smn_arn_prefix,
+        ))),
     };
     let app = match mode.as_str() {
         "aksk" => {

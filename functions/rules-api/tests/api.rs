@@ -30,6 +30,7 @@ impl Api {
         let app = router(AppState {
             store: Arc::new(store),
             policy: Arc::new(policy),
+            topics: None,
         });
         Api { app, _dir: dir }
     }
@@ -496,6 +497,7 @@ async fn storage_failures_are_500_without_internals() {
     let app = router(AppState {
         store: Arc::new(Unavailable),
         policy: Arc::new(CallerPolicy::TrustPath),
+        topics: None,
     });
     let api = Api {
         app,

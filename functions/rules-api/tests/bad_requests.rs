@@ -218,6 +218,7 @@ async fn every_malformed_request_gets_its_error_and_changes_nothing() {
     let app = router(AppState {
         store: Arc::new(RedbStore::open(&path).unwrap()),
         policy: Arc::new(CallerPolicy::TrustPath),
+        topics: None,
     });
     let send = |method: &str, uri: &str, ct: Option<&str>, body: Vec<u8>| {
         let mut req = Request::builder().method(method).uri(uri);

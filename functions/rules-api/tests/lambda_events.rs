@@ -45,6 +45,7 @@ async fn every_sample_request_is_served_with_the_project_of_its_claim() {
         router(AppState {
             store,
             policy: Arc::new(CallerPolicy::RequestContext),
+            topics: None,
         }),
         Some("project_id".into()),
     );
@@ -136,6 +137,7 @@ async fn in_aksk_mode_signed_events_are_served_and_jwt_claims_count_for_nothing(
     let state = AppState {
         store,
         policy: Arc::new(CallerPolicy::RequestContext),
+        topics: None,
     };
     let app = with_gateway_context(
         with_request_ids(with_signatures(routes(state), Arc::new(keys))),

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
-use ports::{PublishError, Publisher};
+use ports::{PublishError, Publisher, TopicCheck, TopicProblem};
 use rules::message::Message;
 use rules::topic::TopicId;
 use rules::NotificationType;
@@ -38,20 +38,7 @@ impl SnsPublisher {
 
     /// The SNS topic ARN a topic id publishes to.
     pub fn topic_arn(&self, topic_id: &str) -> Result<String, PublishError> {
-        let unsupported = |why: &str| PublishError::Unsupported {
-            topic: topic_id.to_owned(),
-            why: why.to_owned(),
-        };
-        let topic = TopicId::parse(topic_id).ok_or_else(|| unsupported("not a topic id"))?;
-        if topic.kind() == NotificationType::Fun {
-            return Err(unsupported(
-                "function targets are not published through SNS",
-            ));
-        }
-        Ok(match topic.sns_topic_name() {
-            Some(name) => format!("{}{name}", self.smn_arn_prefix),
-            None => topic_id.to_owned(),
-        })
+        sns_topic_arn(&self.smn_arn_prefix, topic_id)
     }
 
     async fn publish_batch(
@@ -171,6 +158,57 @@ impl Publisher for SnsPublisher {
             results.extend(self.publish_batch(&arn, topic_id, batch).await);
         }
         results
+    }
+}
+
+/// The SNS topic ARN a topic id publishes to: an SNS ARN as it is; an SMN URN
+/// `urn:smn:<region>:<project>:<name>` the topic `<project>_<name>` after `smn_arn_prefix`
+/// (`arn:<partition>:sns:<region>:<account>:`, the deployment's).
+pub fn sns_topic_arn(smn_arn_prefix: &str, topic_id: &str) -> Result<String, PublishError> {
+    let unsupported = |why: &str| PublishError::Unsupported {
+        topic: topic_id.to_owned(),
+        why: why.to_owned(),
+    };
+    let topic = TopicId::parse(topic_id).ok_or_else(|| unsupported("not a topic id"))?;
+    if topic.kind() == NotificationType::Fun {
+        return Err(unsupported(
+            "function targets are not published through SNS",
+        ));
+    }
+    Ok(match topic.sns_topic_name() {
+        Some(name) => format!("{smn_arn_prefix}{name}"),
+        None => topic_id.to_owned(),
+    })
+}
+
+/// Checks that a rule's topic exists and that this deployment may use it
+/// (`GetTopicAttributes`, allowed by the policy on the topics it may publish to).
+#[async_trait]
+impl TopicCheck for SnsPublisher {
+    async fn check(&self, topic: &TopicId) -> Result<(), TopicProblem> {
+        let arn = self
+            .topic_arn(topic.as_str())
+            .map_err(|e| TopicProblem::Refused(e.to_string()))?;
+        match self
+            .client
+            .get_topic_attributes()
+            .topic_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match e.code() {
+                Some("NotFound") => Err(TopicProblem::Refused(format!(
+                    "no SNS topic {arn}: create it first"
+                ))),
+                Some("AuthorizationError") => Err(TopicProblem::Refused(format!(
+                    "SNS topic {arn} may not be published to by this deployment (PublishTopicNames)"
+                ))),
+                _ => Err(TopicProblem::Unchecked(
+                    aws_sdk_sns::error::DisplayErrorContext(e).to_string(),
+                )),
+            },
+        }
     }
 }
 

@@ -126,6 +126,24 @@ pub trait Publisher: Send + Sync {
     async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>>;
 }
 
+/// Why a topic cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TopicProblem {
+    /// The topic does not exist or may not be published to: the rule is refused.
+    #[error("{0}")]
+    Refused(String),
+    /// It could not be checked now.
+    #[error("the topic could not be checked: {0}")]
+    Unchecked(String),
+}
+
+/// Checks, when a rule is created or modified, that its topic exists and may be published to,
+/// as CTS refuses a topic that does not exist.
+#[async_trait]
+pub trait TopicCheck: Send + Sync {
+    async fn check(&self, topic: &rules::topic::TopicId) -> Result<(), TopicProblem>;
+}
+
 /// Now, in epoch milliseconds: the time base of `create_time` and dedup expiries.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
