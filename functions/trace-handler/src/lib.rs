@@ -156,8 +156,8 @@ impl Handler {
         self.run(input, caller_project, None).await
     }
 
-    /// Handles one input, starting no publish later than [`PUBLISH_MARGIN`] before `deadline`
-    /// (the invocation's): what is left fails, to be retried.
+    /// Handles one input, starting no publish later than [`PUBLISH_MARGIN`] (or half the time
+    /// given, if less) before `deadline`, the invocation's: what is left fails, to be retried.
     pub async fn handle_until(&self, input: &str, deadline: Instant) -> Summary {
         self.run(input, None, Some(deadline)).await
     }
@@ -168,6 +168,10 @@ impl Handler {
         caller_project: Option<&str>,
         deadline: Option<Instant>,
     ) -> Summary {
+        // Half the time given, when that is less than the margin: a short-lived invocation
+        // still publishes.
+        let margin =
+            deadline.map(|d| PUBLISH_MARGIN.min(d.saturating_duration_since(Instant::now()) / 2));
         let (shape, items) = split(input);
         let mut summary = Summary {
             traces: 0,
@@ -223,8 +227,14 @@ impl Handler {
             }
         }
         summary.matches = pending.len();
-        self.publish(pending, &items, &mut summary, &mut failed, deadline)
-            .await;
+        self.publish(
+            pending,
+            &items,
+            &mut summary,
+            &mut failed,
+            deadline.zip(margin),
+        )
+        .await;
         summary.failures = failed.into_values().collect();
         tracing::info!(
             traces = summary.traces,
@@ -243,7 +253,7 @@ impl Handler {
         items: &[rules::trace::envelope::Item],
         summary: &mut Summary,
         failed: &mut BTreeMap<usize, Failure>,
-        deadline: Option<Instant>,
+        deadline: Option<(Instant, Duration)>,
     ) {
         // A pair matched twice in one input (the same trace sent twice) is published once.
         let mut distinct = HashSet::new();
@@ -299,9 +309,7 @@ impl Handler {
         let (mut done, mut undone) = (Vec::new(), Vec::new());
         let mut permanent: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
         for (topic, group) in by_topic {
-            if deadline
-                .is_some_and(|d| d.saturating_duration_since(Instant::now()) < PUBLISH_MARGIN)
-            {
+            if deadline.is_some_and(|(d, m)| d.saturating_duration_since(Instant::now()) <= m) {
                 tracing::warn!(topic_id = %topic, pairs = group.len(), "too close to the deadline to publish; left for a retry");
                 for p in group {
                     let why = "the invocation's time ran out; retried later".into();

@@ -55,6 +55,18 @@ impl From<NotAllHandled> for Diagnostic {
     }
 }
 
+/// The invocation's deadline. Lambda gives it in epoch milliseconds; `cargo lambda watch` gives
+/// the timeout itself (milliseconds from now), which no epoch deadline of this century is below.
+fn deadline(given_ms: u64, now_ms: i64) -> Instant {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    let left_ms = if given_ms < YEAR_2001_MS {
+        given_ms
+    } else {
+        (given_ms as i64 - now_ms).max(0) as u64
+    };
+    Instant::now() + Duration::from_millis(left_ms)
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
@@ -78,8 +90,7 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = handler.clone();
         async move {
-            let left = (event.context.deadline as i64 - ports::now_ms()).max(0) as u64;
-            let deadline = Instant::now() + Duration::from_millis(left);
+            let deadline = deadline(event.context.deadline, ports::now_ms());
             let summary = handler.handle_until(event.payload.get(), deadline).await;
             // CloudWatch reads metrics from this line of the log (Embedded Metric Format).
             println!("{}", summary.metrics(ports::now_ms()));

@@ -383,9 +383,7 @@ async fn nothing_is_published_too_close_to_the_deadline_and_a_retry_publishes_it
     two_rules(&s).await;
     let handler = s.handler(s.topic(), Duration::ZERO);
     let batch = &race_batches()[0];
-    let late = handler
-        .handle_until(batch, std::time::Instant::now() + Duration::from_secs(5))
-        .await;
+    let late = handler.handle_until(batch, std::time::Instant::now()).await;
     assert_eq!((late.published, late.failures.len()), (0, 10), "{late:?}");
     assert!(late.failures[0].error.contains("time ran out"));
     assert!(s.published().is_empty());
