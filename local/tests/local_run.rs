@@ -27,9 +27,8 @@ async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (u16
     )
 }
 
-#[tokio::test]
-async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
-    let dir = tempfile::tempdir().unwrap();
+/// The local product on a fresh data directory in `dir`, open to all (no keys).
+fn open_local(dir: &tempfile::TempDir) -> (axum::Router, Config) {
     let config = Config {
         port: 0,
         data_dir: dir.path().join("data"),
@@ -37,7 +36,13 @@ async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
         access_keys_file: None,
         cache_ttl: Duration::ZERO,
     };
-    let app = app(&config).unwrap();
+    (app(&config).unwrap(), config)
+}
+
+#[tokio::test]
+async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, config) = open_local(&dir);
     let rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
     let project = "24edf66e79d04187acb99a463e610764";
     let (status, _) = call(&app, "POST", &format!("/v3/{project}/notifications"), rule).await;
@@ -77,14 +82,7 @@ async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
 #[tokio::test]
 async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        port: 0,
-        data_dir: dir.path().join("data"),
-        caller_header: None,
-        access_keys_file: None,
-        cache_ttl: Duration::ZERO,
-    };
-    let app = app(&config).unwrap();
+    let (app, _) = open_local(&dir);
     for content_type in [
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
@@ -106,14 +104,7 @@ async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
 #[tokio::test]
 async fn a_600_kb_trace_is_published_once_cut_to_fit() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        port: 0,
-        data_dir: dir.path().join("data"),
-        caller_header: None,
-        access_keys_file: None,
-        cache_ttl: Duration::ZERO,
-    };
-    let app = app(&config).unwrap();
+    let (app, config) = open_local(&dir);
     let project = "24edf66e79d04187acb99a463e610764";
     let rule = serde_json::json!({"notification_name": "all_ops", "operation_type": "complete",
         "topic_id": format!("urn:smn:eu-west-1:{project}:key_events")});

@@ -273,7 +273,7 @@ impl Handler {
         let keys: Vec<DedupKey> = pending.iter().map(|p| p.key.clone()).collect();
         let claims = match self
             .dedup
-            .claim(&keys, &owner, now_ms(), CLAIM_LEASE_MS)
+            .claim(&keys, &owner, now_ms(), self.claim_lease_ms)
             .await
         {
             Ok(claims) => claims,
@@ -295,6 +295,10 @@ impl Handler {
         for (p, claim) in pending.into_iter().zip(claims) {
             match claim {
                 Claim::Published => summary.duplicates += 1,
+                Claim::Unavailable => {
+                    let why = "the dedup log could not claim it; retried later".into();
+                    fail(failed, p.item, &items[p.item], why, false);
+                }
                 Claim::Busy => {
                     tracing::info!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, "being published by another invocation; left for a retry");
                     let why = "being published by another invocation; retried later".into();

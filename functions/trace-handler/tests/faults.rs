@@ -76,9 +76,10 @@ async fn every_pair_is_delivered_exactly_once_through_injected_faults() {
     }
 
     // A throttle every 7th request, a 500 every 7th (offset), a hang every 37th, and a burst
-    // of 12 failures in a row that outlasts a call's four attempts.
+    // of 100 failures in a row that outlasts the four attempts of every call in flight (claims
+    // run 16 at a time).
     let plan: Plan = Arc::new(|n| match n {
-        40..=51 => Some(Fault::ServerError),
+        40..=139 => Some(Fault::ServerError),
         _ if n % 37 == 11 => Some(Fault::Hang),
         _ if n % 7 == 3 => Some(Fault::Throttle),
         _ if n % 7 == 5 => Some(Fault::ServerError),

@@ -79,22 +79,7 @@ impl DynamoDbStore {
         let created = AttributeValue::N(now_ms().to_string());
         let mut ensure = project_keys_key(&key.project_id);
         ensure.insert("access_keys".into(), AttributeValue::M(HashMap::new()));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(ensure))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        if let Err(e) = put {
-            if !e
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception())
-            {
-                return Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)).into());
-            }
-        }
+        self.put_if_absent(ensure).await?;
         let claim = Update::builder()
             .table_name(&self.table)
             .set_key(Some(project_keys_key(&key.project_id)))

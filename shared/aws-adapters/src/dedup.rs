@@ -75,7 +75,7 @@ impl DynamoDbStore {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                self.existing_claim(k).await
+                self.existing_claim(k, owner).await
             }
             Err(e) => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
         }
@@ -107,7 +107,7 @@ impl DynamoDbStore {
     }
 
     /// What holds a pair that could not be claimed.
-    async fn existing_claim(&self, k: &DedupKey) -> Result<Claim, StoreError> {
+    async fn existing_claim(&self, k: &DedupKey, owner: &str) -> Result<Claim, StoreError> {
         let out = self
             .client
             .get_item()
@@ -117,16 +117,19 @@ impl DynamoDbStore {
             .send()
             .await
             .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-        let state = out.item().map(|i| {
-            i.get("state")
+        let text = |name: &str| {
+            out.item()
+                .and_then(|i| i.get(name))
                 .and_then(|v| v.as_s().ok())
                 .map(String::as_str)
-        });
-        Ok(match state {
+        };
+        Ok(match (out.item(), text("state")) {
             // Released or swept since the write failed: another try will tell.
-            None => Claim::Busy,
-            Some(Some("claimed")) => Claim::Busy,
-            Some(_) => Claim::Published,
+            (None, _) => Claim::Busy,
+            // Our own claim: a retried write whose first attempt had landed.
+            (Some(_), Some("claimed")) if text("owner") == Some(owner) => Claim::Claimed,
+            (Some(_), Some("claimed")) => Claim::Busy,
+            (Some(_), _) => Claim::Published,
         })
     }
 }
@@ -150,22 +153,19 @@ impl DedupLog for DynamoDbStore {
             .buffered(CONCURRENT_WRITES)
             .collect()
             .await;
-        if let Some(e) = found.iter().find_map(|r| r.as_ref().err()).cloned() {
-            // All or nothing: give back what was claimed, so that a retry finds it free.
-            let claimed: Vec<DedupKey> = unique
-                .iter()
-                .zip(&found)
-                .filter(|(_, r)| matches!(r, Ok(Claim::Claimed)))
-                .map(|(k, _)| (*k).clone())
-                .collect();
-            if let Err(release) = self.release(&claimed, owner).await {
-                tracing::warn!(error = %release, "cannot release claims after a failed claim; they expire by themselves");
-            }
-            return Err(e);
-        }
+        // A pair whose claim failed is left for a retry; the others go on.
         let claims: HashMap<&DedupKey, Claim> = unique
             .into_iter()
-            .zip(found.into_iter().flatten())
+            .zip(found)
+            .map(|(k, r)| {
+                (
+                    k,
+                    r.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "a claim failed; its item will be retried");
+                        Claim::Unavailable
+                    }),
+                )
+            })
             .collect();
         let mut first = std::collections::HashSet::new();
         Ok(keys

@@ -141,6 +141,14 @@ impl DynamoDbStore {
     async fn ensure_meta(&self, project_id: &str) -> Result<(), StoreError> {
         let mut item = meta_key(project_id);
         item.insert("rule_names".into(), AttributeValue::M(HashMap::new()));
+        self.put_if_absent(item).await
+    }
+
+    /// Writes `item` unless an item with its key exists.
+    pub(crate) async fn put_if_absent(
+        &self,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<(), StoreError> {
         let put = self
             .client
             .put_item()

@@ -57,6 +57,8 @@ pub enum Claim {
     Published,
     /// Claimed by another invocation whose lease is running: leave it for a retry.
     Busy,
+    /// The store could not tell now (it failed for this pair): leave it for a retry.
+    Unavailable,
 }
 
 /// Remembers which (trace, rule) pairs were published, and lets one invocation at a time
