@@ -6,10 +6,9 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::routing::post;
 use axum::{Json, Router};
-use rules_api::{ApiError, CallerProject, MAX_BODY_BYTES};
+use rules_api::{declares_json, read_body, ApiError, CallerProject};
 use trace_handler::{Handler, Summary};
 
 pub fn routes(handler: Arc<Handler>) -> Router {
@@ -22,19 +21,12 @@ async fn intake(
     State(handler): State<Arc<Handler>>,
     req: Request,
 ) -> Result<Json<Summary>, ApiError> {
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
+    if declares_json(req.headers()) != Some(true) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let caller = req.extensions().get::<CallerProject>().map(|c| c.0.clone());
-    let body = axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+    let (parts, body) = req.into_parts();
+    let body = read_body(&parts.headers, body).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("body: is required".into()));
     }

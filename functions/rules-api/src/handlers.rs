@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ports::{now_ms, StoreError, TopicProblem};
@@ -13,7 +13,7 @@ use rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
 use rules::{CreateBody, NotificationType, UpdateBody};
 use serde_json::json;
 
-use crate::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::{declares_json, read_body, ApiError, AppState};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -203,24 +203,12 @@ async fn authorized_body(
 ) -> Result<(String, Bytes)> {
     let (parts, body) = req.into_parts();
     let project_id = authorized_project(s, path, &parts)?;
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    if declares_json(&parts.headers) == Some(false) {
+        return Err(ApiError::BadRequest(
+            "Content-Type must be application/json".into(),
+        ));
     }
-    if let Some(ct) = parts.headers.get(header::CONTENT_TYPE) {
-        let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
-        if ct.split(';').next().map(str::trim) != Some("application/json") {
-            return Err(ApiError::BadRequest(
-                "Content-Type must be application/json".into(),
-            ));
-        }
-    }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+    let bytes = read_body(&parts.headers, body).await?;
     Ok((project_id, bytes))
 }
 

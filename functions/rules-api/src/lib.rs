@@ -28,6 +28,30 @@ pub use signature::with_signatures;
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// Reads a body of at most [`MAX_BODY_BYTES`] (413 beyond, refused at once when the
+/// `Content-Length` says so).
+pub async fn read_body(
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))
+}
+
+/// Whether the `Content-Type` is `application/json` (parameters aside); `None` when absent.
+pub fn declares_json(headers: &axum::http::HeaderMap) -> Option<bool> {
+    let value = headers.get(axum::http::header::CONTENT_TYPE)?;
+    let media = value.to_str().unwrap_or_default().split(';').next()?;
+    Some(media.trim().eq_ignore_ascii_case("application/json"))
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {

@@ -8,13 +8,12 @@ use std::sync::Arc;
 use aksk::Authorization;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use ports::{now_ms, AccessKeys};
 
-use crate::{ApiError, CallerProject, MAX_BODY_BYTES};
+use crate::{read_body, ApiError, CallerProject};
 
 /// Verifies the signature of every `/v3/...` and `/traces` request of `app`; other paths
 /// (`/health`) stay open. Put [`crate::with_request_ids`] around the result.
@@ -33,54 +32,31 @@ async fn verify(State(keys): State<Arc<dyn AccessKeys>>, req: Request, next: Nex
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    match verified(keys.as_ref(), req).await {
+    match verified(keys.as_ref(), req, request_id).await {
         Ok(req) => next.run(req).await,
-        Err(Refusal::Unsigned(e)) => ApiError::Unauthenticated {
-            why: e.to_string(),
-            request_id,
-        }
-        .into_response(),
-        Err(Refusal::Other(e)) => e.into_response(),
-    }
-}
-
-enum Refusal {
-    Unsigned(aksk::SignatureError),
-    Other(ApiError),
-}
-
-impl From<aksk::SignatureError> for Refusal {
-    fn from(e: aksk::SignatureError) -> Self {
-        Refusal::Unsigned(e)
-    }
-}
-
-impl From<ApiError> for Refusal {
-    fn from(e: ApiError) -> Self {
-        Refusal::Other(e)
+        Err(e) => e.into_response(),
     }
 }
 
 /// The request with its body read and its caller's project attached, once its signature holds.
-async fn verified(keys: &dyn AccessKeys, req: Request) -> Result<Request, Refusal> {
-    let auth = Authorization::from_headers(req.headers())?;
+async fn verified(
+    keys: &dyn AccessKeys,
+    req: Request,
+    request_id: String,
+) -> Result<Request, ApiError> {
+    let unsigned = |e: aksk::SignatureError| ApiError::Unauthenticated {
+        why: e.to_string(),
+        request_id: request_id.clone(),
+    };
+    let auth = Authorization::from_headers(req.headers()).map_err(unsigned)?;
     let key = keys
         .find(&auth.access_key)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(aksk::SignatureError::UnknownKey)?;
+        .await?
+        .ok_or_else(|| unsigned(aksk::SignatureError::UnknownKey))?;
     let (mut parts, body) = req.into_parts();
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(ApiError::TooLarge(MAX_BODY_BYTES).into());
-    }
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
-    auth.verify(&parts, &bytes, &key.secret_key, now_ms() / 1000)?;
+    let bytes = read_body(&parts.headers, body).await?;
+    auth.verify(&parts, &bytes, &key.secret_key, now_ms() / 1000)
+        .map_err(unsigned)?;
     tracing::debug!(access_key = %key.access_key, project_id = %key.project_id, "signature verified");
     parts.extensions.insert(CallerProject(key.project_id));
     Ok(Request::from_parts(parts, Body::from(bytes)))
