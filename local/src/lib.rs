@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
-use ports::{AccessKeyFile, DedupKey, FileTopic, RedbStore};
+use ports::{AccessKeyFile, DedupKey, FileFunctions, FileTopic, RedbStore, Targets};
 use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use trace_handler::Handler;
 
@@ -73,11 +73,17 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
         (None, None) => CallerPolicy::TrustPath,
     };
     let topic = Arc::new(FileTopic::new(config.data_dir.join("published.jsonl")));
-    settle_after_a_stop(&store, &topic)?;
+    let functions = Arc::new(FileFunctions::new(
+        config.data_dir.join("invocations.jsonl"),
+    ));
+    settle_after_a_stop(&store, &topic, &functions)?;
     let handler = Handler::new(
         store.clone(),
         store.clone(),
-        topic,
+        Arc::new(Targets {
+            topics: topic,
+            functions,
+        }),
         config.cache_ttl,
         DEDUP_TTL_SECS,
     );
@@ -103,17 +109,31 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
 }
 
 /// Claims left open by a process that stopped between writing a message and marking its pair
-/// published (a `kill -9`): the pairs whose message is in the topic are marked published, the
-/// others freed, so that resending everything publishes each pair once.
+/// published (a `kill -9`): the pairs whose message is in the topic, or whose invocation is in
+/// the functions' file, are marked published, the others freed, so that resending everything
+/// publishes each pair once. (An invocation names its function and trace, not its rule: of two
+/// rules invoking one function on one trace, one invocation written counts for both.)
 fn settle_after_a_stop(
     store: &RedbStore,
     topic: &FileTopic,
+    functions: &FileFunctions,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let open: HashSet<DedupKey> = store.open_claims()?.into_iter().collect();
     if open.is_empty() {
         return Ok(());
     }
-    let sent = topic.pairs_sent(&open)?;
+    let mut sent = topic.pairs_sent(&open)?;
+    let targets = store.targets_by_id()?;
+    let invocation_of = |k: &DedupKey| {
+        let target = targets.get(&k.notification_id)?;
+        Some((target.clone(), k.trace_id.clone()))
+    };
+    let invoked = functions.invoked(&open.iter().filter_map(invocation_of).collect())?;
+    sent.extend(
+        open.iter()
+            .filter(|k| invocation_of(k).is_some_and(|i| invoked.contains(&i)))
+            .cloned(),
+    );
     store.settle_open_claims(&sent, ports::now_ms(), DEDUP_TTL_SECS)?;
     tracing::warn!(
         open = open.len(),

@@ -59,8 +59,12 @@ fn post(port: u16, method: &str, path: &str, body: &str) -> Option<Value> {
     serde_json::from_str(out.split_once("\r\n\r\n")?.1).ok()
 }
 
+fn trace_id(i: usize) -> String {
+    format!("stream-{i}")
+}
+
 fn trace(i: usize) -> String {
-    json!({"trace_id": format!("stream-{i}"), "trace_name": "deleteServer", "service_type": "ECS",
+    json!({"trace_id": trace_id(i), "trace_name": "deleteServer", "service_type": "ECS",
            "resource_type": "ecs", "project_id": P, "user": {"name": "ops-alice"}})
     .to_string()
 }
@@ -86,10 +90,32 @@ fn published(data: &Path) -> (HashMap<(String, String), usize>, usize) {
     (pairs, torn)
 }
 
+/// How often each trace is in the functions' file.
+fn invoked(data: &Path) -> HashMap<String, usize> {
+    let text = std::fs::read_to_string(data.join("invocations.jsonl")).unwrap_or_default();
+    let mut traces = HashMap::new();
+    for line in text.lines() {
+        if let Some(id) = serde_json::from_str::<Value>(line)
+            .ok()
+            .and_then(|l| Some(l["payload"]["cts"]["trace_id"].as_str()?.to_owned()))
+        {
+            *traces.entry(id).or_insert(0) += 1;
+        }
+    }
+    traces
+}
+
+/// Two rules to the topic, one to a function.
 fn create_rules(port: u16) {
-    for name in ["stream_a", "stream_b"] {
+    let topic = format!("urn:smn:eu-west-1:{P}:key_events");
+    let function = format!("urn:fss:eu-west-1:{P}:function:default:stream_fn");
+    for (name, target) in [
+        ("stream_a", &topic),
+        ("stream_b", &topic),
+        ("stream_c", &function),
+    ] {
         let rule = json!({"notification_name": name, "operation_type": "complete",
-            "topic_id": format!("urn:smn:eu-west-1:{P}:key_events")});
+            "topic_id": target});
         let created = post(
             port,
             "POST",
@@ -150,6 +176,10 @@ fn a_kill_and_a_resend_of_everything_publish_each_pair_once() {
         repeated.is_empty(),
         "published more than once: {repeated:?}"
     );
+    let invocations = invoked(&data);
+    assert_eq!(invocations.len(), TRACES);
+    let repeated: Vec<_> = invocations.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(repeated.is_empty(), "invoked more than once: {repeated:?}");
 }
 
 #[test]
@@ -175,7 +205,7 @@ fn twenty_copies_of_one_trace_posted_at_once_publish_it_once() {
         let retry = post(port, "POST", "/traces", &trace(7)).unwrap();
         assert_eq!(
             (retry["published"].as_u64(), retry["duplicates"].as_u64()),
-            (Some(0), Some(2)),
+            (Some(0), Some(3)),
             "{retry}"
         );
     }
@@ -185,8 +215,9 @@ fn twenty_copies_of_one_trace_posted_at_once_publish_it_once() {
         .iter()
         .map(|s| s["published"].as_u64().unwrap())
         .sum();
-    assert_eq!(published_total, 2);
+    assert_eq!(published_total, 3, "two messages and one invocation");
     let (pairs, _) = published(&data);
     assert_eq!(pairs.len(), 2);
     assert!(pairs.values().all(|n| *n == 1), "{pairs:?}");
+    assert_eq!(invoked(&data), HashMap::from([(trace_id(7), 1)]));
 }

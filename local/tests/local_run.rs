@@ -143,3 +143,85 @@ async fn a_600_kb_trace_is_published_once_cut_to_fit() {
 
 /// SNS's limit on a message, which the local topic keeps too.
 const SNS_LIMIT: usize = 256 * 1024;
+
+#[tokio::test]
+async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, config) = open_local(&dir);
+    let project = "24edf66e79d04187acb99a463e610764";
+    let functions = [
+        format!("urn:fss:eu-west-1:{project}:function:default:revoke_sg:latest"),
+        "arn:aws:lambda:eu-west-1:123456789012:function:lock-user".to_owned(),
+    ];
+    for (i, function) in functions.iter().enumerate() {
+        let rule = serde_json::json!({
+            "notification_name": format!("remediate_{i}"), "operation_type": "complete",
+            "topic_id": function,
+        });
+        let (status, created) = call(
+            &app,
+            "POST",
+            &format!("/v3/{project}/notifications"),
+            rule.to_string(),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["notification_type"], "fun");
+    }
+    let topic_rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
+    call(
+        &app,
+        "POST",
+        &format!("/v3/{project}/notifications"),
+        topic_rule,
+    )
+    .await;
+    let (_, listed) = call(
+        &app,
+        "GET",
+        &format!("/v3/{project}/notifications/fun"),
+        String::new(),
+    )
+    .await;
+    assert_eq!(listed["notifications"].as_array().unwrap().len(), 2);
+
+    let trace = std::fs::read_to_string("../events/cts-traces.jsonl")
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    for _ in 0..2 {
+        let (status, summary) = call(&app, "POST", "/traces", trace.clone()).await;
+        assert_eq!(status, 200, "{summary}");
+    }
+    let invocations = std::fs::read_to_string(config.data_dir.join("invocations.jsonl")).unwrap();
+    let lines: Vec<&str> = invocations.lines().collect();
+    assert_eq!(lines.len(), 2, "each function once, the repeat not at all");
+    let mut invoked = Vec::new();
+    for line in lines {
+        let v: Value = serde_json::from_str(line).unwrap();
+        invoked.push(v["function"].as_str().unwrap().to_owned());
+        assert_eq!(v.as_object().unwrap().len(), 2);
+        assert_eq!(
+            v["payload"].as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["cts"]
+        );
+        assert!(
+            line.ends_with(&format!(",\"payload\":{{\"cts\":{trace}}}}}")),
+            "the trace byte for byte: {line}"
+        );
+    }
+    invoked.sort();
+    let mut expected = functions.to_vec();
+    expected.sort();
+    assert_eq!(invoked, expected);
+
+    let published = std::fs::read_to_string(config.data_dir.join("published.jsonl")).unwrap();
+    let line: Value = serde_json::from_str(published.lines().next().unwrap()).unwrap();
+    let email = line["email"].as_str().unwrap();
+    assert!(
+        email.contains("What:     ECS deleteServer (ConsoleAction)\n"),
+        "{email}"
+    );
+}

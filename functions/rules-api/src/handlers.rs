@@ -212,9 +212,9 @@ async fn authorized_body(
     Ok((project_id, bytes))
 }
 
-/// An SMN URN names the rule's own project, and the topic exists where it is checked (on AWS).
-/// Function targets (`fun`: Lambda ARNs, FunctionGraph URNs) are recognised but not yet
-/// delivered to, so rules naming one are refused rather than stored to fail later.
+/// A URN names the rule's own project, and a topic exists where it is checked (on AWS). A
+/// function is not looked up: that would need the right to read every function a rule may
+/// name; an invocation it refuses fails as permanent and raises the handler's alarm.
 async fn check_deliverable(s: &AppState, n: &rules::Notification) -> Result<()> {
     rules::body::check_topic_project(n)?;
     if let (Some(topics), Some(topic), NotificationType::Smn) =
@@ -226,11 +226,6 @@ async fn check_deliverable(s: &AppState, n: &rules::Notification) -> Result<()> 
             }
             TopicProblem::Unchecked(why) => ApiError::Store(StoreError::Read(why)),
         })?;
-    }
-    if n.notification_type == NotificationType::Fun {
-        return Err(ApiError::BadRequest(
-            "topic_id: function targets (fun) are not supported yet; use an SNS topic ARN or an SMN URN".into(),
-        ));
     }
     Ok(())
 }

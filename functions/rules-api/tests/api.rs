@@ -131,9 +131,19 @@ async fn list_view_by_type_and_exact_name() {
     api.create(rule("beta")).await;
     let mut fun = rule("gamma");
     fun["topic_id"] = json!("arn:aws:lambda:eu-west-1:123456789012:function:audit");
-    assert_error(&api.create(fun).await, 400, "CTS.0003");
+    let created = api.create(fun).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["notification_type"], "fun");
+    let mut urn = rule("delta");
+    urn["topic_id"] = json!(format!(
+        "urn:fss:eu-west-1:{P}:function:default:audit:latest"
+    ));
+    assert_eq!(api.create(urn).await.body["notification_type"], "fun");
+    let mut elsewhere = rule("epsilon");
+    elsewhere["topic_id"] = json!("urn:fss:eu-west-1:0ther:function:default:audit");
+    assert_error(&api.create(elsewhere).await, 400, "CTS.0003");
     assert_eq!(api.names("smn").await, ["alpha", "beta"]);
-    assert!(api.names("fun").await.is_empty());
+    assert_eq!(api.names("fun").await, ["gamma", "delta"]);
     let one = api
         .call(
             "GET",

@@ -1,10 +1,11 @@
 //! The trace handler on AWS Lambda: SQS batches (partial batch responses), EventBridge events
-//! and direct invokes; rules and dedup records in DynamoDB, messages to SNS.
+//! and direct invokes; rules and dedup records in DynamoDB, messages to SNS, function targets
+//! invoked through Lambda.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_adapters::{DynamoDbStore, SnsPublisher};
+use aws_adapters::{function_arn_prefix, DynamoDbStore, LambdaInvoker, SnsPublisher};
 use lambda_runtime::{run, service_fn, tracing, Diagnostic, Error, LambdaEvent};
 use serde_json::value::RawValue;
 use trace_handler::Handler;
@@ -76,10 +77,22 @@ async fn main() -> Result<(), Error> {
         aws_adapters::dynamodb::Client::new(&aws),
         config.table,
     ));
-    let publisher = Arc::new(SnsPublisher::new(
-        aws_adapters::sns::Client::new(&aws),
-        config.smn_arn_prefix,
-    ));
+    let functions = function_arn_prefix(&config.smn_arn_prefix).ok_or_else(|| {
+        format!(
+            "SMN_TOPIC_ARN_PREFIX must be arn:<partition>:sns:<region>:<account>:, got {:?}",
+            config.smn_arn_prefix
+        )
+    })?;
+    let publisher = Arc::new(ports::Targets {
+        topics: Arc::new(SnsPublisher::new(
+            aws_adapters::sns::Client::new(&aws),
+            config.smn_arn_prefix,
+        )),
+        functions: Arc::new(LambdaInvoker::new(
+            aws_adapters::lambda::Client::new(&aws),
+            functions,
+        )),
+    });
     let handler = Arc::new(Handler::new(
         store.clone(),
         store,

@@ -1,14 +1,21 @@
 //! AWS implementations of the notification ports: [`DynamoDbStore`] (rules and dedup records in
-//! one table) and [`SnsPublisher`]. Both take SDK clients built once in `main`; the SDK finds
-//! local servers (moto) through `AWS_ENDPOINT_URL`.
+//! one table), [`SnsPublisher`] and, with the `functions` feature, `LambdaInvoker`. All take SDK
+//! clients built once in `main`; the SDK finds local servers (moto, `cargo lambda watch`)
+//! through `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
 
 pub mod access_keys;
 pub mod config;
 mod dedup;
 mod dynamodb_store;
+#[cfg(feature = "functions")]
+mod lambda_invoker;
 mod sns_publisher;
 
 pub use aws_sdk_dynamodb as dynamodb;
+#[cfg(feature = "functions")]
+pub use aws_sdk_lambda as lambda;
 pub use aws_sdk_sns as sns;
 pub use dynamodb_store::DynamoDbStore;
+#[cfg(feature = "functions")]
+pub use lambda_invoker::{function_arn_prefix, LambdaInvoker};
 pub use sns_publisher::SnsPublisher;

@@ -53,43 +53,9 @@ impl SnsPublisher {
         };
         let mut entries = Vec::with_capacity(messages.len());
         for (i, m) in messages.iter().enumerate() {
-            let mut attributes = HashMap::new();
-            for (name, value) in &m.attributes {
-                match MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(value)
-                    .build()
-                {
-                    Ok(v) => {
-                        attributes.insert((*name).to_owned(), v);
-                    }
-                    Err(e) => {
-                        return messages
-                            .iter()
-                            .map(|_| Err(failed(e.to_string())))
-                            .collect()
-                    }
-                }
-            }
-            let mut entry = PublishBatchRequestEntry::builder()
-                .id(i.to_string())
-                .subject(&m.subject)
-                .message(&m.message)
-                .set_message_attributes(Some(attributes));
-            if arn.ends_with(".fifo") {
-                entry = entry
-                    .message_group_id(&m.notification_id)
-                    .message_deduplication_id(deduplication_id(m));
-            }
-            let entry = entry.build();
-            match entry {
+            match entry(i, m, arn.ends_with(".fifo")) {
                 Ok(e) => entries.push(e),
-                Err(e) => {
-                    return messages
-                        .iter()
-                        .map(|_| Err(failed(e.to_string())))
-                        .collect()
-                }
+                Err(why) => return messages.iter().map(|_| Err(failed(why.clone()))).collect(),
             }
         }
         match self
@@ -212,6 +178,34 @@ impl TopicCheck for SnsPublisher {
     }
 }
 
+/// Entry `i` of a `PublishBatch` call: with an email text, a per-protocol message
+/// (`MessageStructure: json`) whose `default` is the JSON body and `email` the text.
+fn entry(i: usize, m: &Message, fifo: bool) -> Result<PublishBatchRequestEntry, String> {
+    let mut attributes = HashMap::new();
+    for (name, value) in &m.attributes {
+        let value = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|e| e.to_string())?;
+        attributes.insert((*name).to_owned(), value);
+    }
+    let mut entry = PublishBatchRequestEntry::builder()
+        .id(i.to_string())
+        .subject(&m.subject)
+        .message(m.sns_message())
+        .set_message_attributes(Some(attributes));
+    if m.email.is_some() {
+        entry = entry.message_structure("json");
+    }
+    if fifo {
+        entry = entry
+            .message_group_id(&m.notification_id)
+            .message_deduplication_id(deduplication_id(m));
+    }
+    entry.build().map_err(|e| e.to_string())
+}
+
 /// SNS error codes that no retry mends: a missing or forbidden topic, an unusable KMS key, a
 /// request SNS finds invalid. Throttling, internal errors and timeouts are transient.
 fn is_permanent(code: &str) -> bool {
@@ -308,8 +302,10 @@ mod tests {
     fn message(trace_id: &str, bytes: usize) -> Message {
         Message {
             topic_id: "t".into(),
+            target: NotificationType::Smn,
             subject: String::new(),
             message: "m".repeat(bytes),
+            email: None,
             attributes: Vec::new(),
             notification_id: "n1".into(),
             trace_id: trace_id.into(),
@@ -335,6 +331,25 @@ mod tests {
             [1, 1]
         );
         assert!(batches(&[]).is_empty());
+    }
+
+    #[test]
+    fn email_subscribers_get_the_text_and_the_others_the_body() {
+        let mut m = message("t1", 0);
+        m.message = r#"{"notification":{"id":"n1"},"trace":{"trace_id":"t1"}}"#.into();
+        let plain = entry(0, &m, false).unwrap();
+        assert_eq!(plain.message(), m.message);
+        assert_eq!(plain.message_structure(), None);
+        m.email = Some("What:     ECS deleteServer\n".into());
+        let e = entry(3, &m, true).unwrap();
+        assert_eq!(e.id(), "3");
+        assert_eq!(e.message_structure(), Some("json"));
+        let doc: serde_json::Value = serde_json::from_str(e.message()).unwrap();
+        assert_eq!(doc["default"], m.message.as_str());
+        assert_eq!(doc["email"], "What:     ECS deleteServer\n");
+        assert_eq!(doc.as_object().unwrap().len(), 2);
+        assert_eq!(e.message_group_id(), Some("n1"));
+        assert!(e.message().len() + m.subject.len() <= m.size());
     }
 
     #[test]

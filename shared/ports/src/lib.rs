@@ -1,19 +1,24 @@
 //! Ports (small traits) for what the handlers need from the outside world: a notification
 //! store, a dedup log and a publisher; and the embedded implementations the local run uses:
-//! [`RedbStore`] (both store and dedup log, one file) and [`FileTopic`]. The AWS
+//! [`RedbStore`] (both store and dedup log, one file), [`FileTopic`] and [`FileFunctions`]. The AWS
 //! implementations live in the `aws-adapters` crate.
 
 mod access_keys;
+mod file_functions;
 mod file_topic;
+mod json_lines;
 mod redb_store;
+mod targets;
 
 use async_trait::async_trait;
 use rules::message::Message;
 use rules::Notification;
 
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
+pub use file_functions::FileFunctions;
 pub use file_topic::FileTopic;
 pub use redb_store::RedbStore;
+pub use targets::Targets;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -120,7 +125,8 @@ impl PublishError {
     }
 }
 
-/// Where matches go. One call publishes messages to one topic; implementations may batch.
+/// Where matches go. One call publishes messages to one topic (or invokes one function);
+/// implementations may batch.
 #[async_trait]
 pub trait Publisher: Send + Sync {
     /// Publishes every message (all with the same `topic_id`); returns, per message, whether

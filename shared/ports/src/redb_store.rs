@@ -225,6 +225,22 @@ impl RedbStore {
         Ok(out)
     }
 
+    /// The topic (or function) of every stored rule that has one, by notification id: what a
+    /// pair's message went to, when only its ids are known.
+    pub fn targets_by_id(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let txn = self.db.begin_read().map_err(read_err)?;
+        let rules = txn.open_table(RULES).map_err(read_err)?;
+        let mut out = std::collections::HashMap::new();
+        for entry in rules.iter().map_err(read_err)? {
+            let (_, rule) = entry.map_err(read_err)?;
+            let n = from_json(rule.value())?;
+            if let Some(topic) = n.topic_id {
+                out.insert(n.notification_id, topic.as_str().to_owned());
+            }
+        }
+        Ok(out)
+    }
+
     /// Settles the claims a stopped process left open, before this one serves: those whose
     /// message is in the topic (`sent`) are marked published, the others dropped, so that a
     /// resend publishes each pair once. Only one process opens the file, so no open claim is

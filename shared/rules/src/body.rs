@@ -144,11 +144,11 @@ impl UpdateBody {
 /// Refuses an SMN URN of another project than the rule's: a URN is how a project names its own
 /// topics.
 pub fn check_topic_project(n: &Notification) -> Result<()> {
-    match n.topic_id.as_ref().and_then(TopicId::smn_project_and_name) {
-        Some((project, _)) if project != n.project_id => Err(ValidationError::invalid(
+    match n.topic_id.as_ref().and_then(TopicId::urn_project) {
+        Some(project) if project != n.project_id => Err(ValidationError::invalid(
             "topic_id",
             format!(
-                "an SMN URN must name the rule's own project ({}), not {project}",
+                "a URN must name the rule's own project ({}), not {project}",
                 n.project_id
             ),
         )),

@@ -11,6 +11,7 @@ mod fit;
 pub mod matcher;
 pub mod message;
 pub mod model;
+pub mod readable;
 pub mod topic;
 pub mod trace;
 

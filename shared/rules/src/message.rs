@@ -1,17 +1,19 @@
-//! The message a match publishes (contract part 4): a readable subject, the JSON body carrying
-//! the trace exactly as received, and attributes for subscription filter policies. Every message
-//! fits [`MAX_MESSAGE_BYTES`]: a trace too large for it is cut ([`crate::fit`]) and the cut named
-//! in the body.
+//! The message a match publishes (contract part 4). To a topic: a readable subject, the JSON
+//! body carrying the trace exactly as received, a readable text for email subscribers, and
+//! attributes for subscription filter policies. To a function: the payload `{"cts":<trace>}`.
+//! Every message fits [`MAX_MESSAGE_BYTES`]: a trace too large for it is cut ([`crate::fit`]) and
+//! the cut named in the body.
 
 use serde_json::json;
 
-use crate::model::Notification;
+use crate::model::{Notification, NotificationType};
 use crate::trace::TraceView;
 
 /// Subjects stay below this many ASCII characters.
 pub const MAX_SUBJECT: usize = 99;
 /// The most a message may weigh, subject, body and attributes together: SNS's limit for one
-/// message and for one `PublishBatch` call, and the local topic's too.
+/// message and for one `PublishBatch` call, Lambda's for an asynchronous invocation's payload
+/// (the older, smaller one, which FunctionGraph shares), and the local targets' too.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// Attribute values are cut to this many bytes: they are for filter policies, which match
 /// short values.
@@ -21,83 +23,135 @@ pub const MAX_ATTRIBUTE_VALUE: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub topic_id: String,
+    /// Where it goes: a topic (`smn`) or a function (`fun`).
+    pub target: NotificationType,
     pub subject: String,
-    /// `{"notification":{id,name,project_id},"trace":<trace>}`, the trace embedded verbatim;
-    /// when it had to be cut, also `"truncated":[<what was cut>]`.
+    /// For a topic, `{"notification":{id,name,project_id},"trace":<trace>}`, what SNS sends to
+    /// every subscriber but email; for a function, the payload `{"cts":<trace>}`. The trace is
+    /// embedded verbatim; when it had to be cut, the body also holds `"truncated":[<what was
+    /// cut>]`.
     pub message: String,
-    /// String attributes, at most 10, none empty.
+    /// For a topic, the readable text its email subscribers get ([`crate::readable`]).
+    pub email: Option<String>,
+    /// String attributes, at most 10, none empty (topics only).
     pub attributes: Vec<(&'static str, String)>,
     pub notification_id: String,
     pub trace_id: String,
 }
 
 impl Message {
-    /// What SNS counts against its limit: subject, body, and each attribute's name, type and
-    /// value.
+    /// What the target counts against its limit. A topic counts the subject, the `Message`
+    /// string SNS gets ([`Message::sns_message`]) and each attribute's name, type and value; a
+    /// function counts its payload.
     pub fn size(&self) -> usize {
+        if self.target == NotificationType::Fun {
+            return self.message.len();
+        }
+        let body = match &self.email {
+            Some(email) => sns_structure_len(&self.message, email),
+            None => self.message.len(),
+        };
         self.subject.len()
-            + self.message.len()
+            + body
             + self
                 .attributes
                 .iter()
                 .map(|(k, v)| k.len() + "String".len() + v.len())
                 .sum::<usize>()
     }
+
+    /// The `Message` of an SNS publish: with an email text, the per-protocol document of
+    /// `MessageStructure: json` (`default` the JSON body, `email` the text); else the body.
+    pub fn sns_message(&self) -> String {
+        match &self.email {
+            Some(email) => json!({"default": self.message, "email": email}).to_string(),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// The length of `{"default":<body>,"email":<email>}` as [`Message::sns_message`] writes it,
+/// without writing it.
+fn sns_structure_len(body: &str, email: &str) -> usize {
+    r#"{"default":,"email":}"#.len() + json_string_len(body) + json_string_len(email)
+}
+
+/// The length of `s` as a JSON string literal, quotes included, as serde_json escapes it.
+fn json_string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 /// Renders the message of `rule` firing on a trace; `trace_json` is the trace as received.
 pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Message {
+    let target = rule.notification_type;
     let head = json!({
         "id": rule.notification_id,
         "name": rule.notification_name,
         "project_id": rule.project_id,
     });
-    let attributes: Vec<(&'static str, String)> = [
-        ("notification_id", Some(rule.notification_id.as_str())),
-        ("notification_name", Some(rule.notification_name.as_str())),
-        ("service_type", trace.service_type.as_deref()),
-        ("resource_type", trace.resource_type.as_deref()),
-        ("trace_name", trace.trace_name.as_deref()),
-        ("trace_rating", trace.trace_rating.as_deref()),
-        ("trace_type", trace.trace_type.as_deref()),
-        ("user_name", trace.user_name.as_deref()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| {
-        v.filter(|v| !v.is_empty())
-            .map(|v| (k, cut_to(v, MAX_ATTRIBUTE_VALUE)))
-    })
-    .collect();
+    let body = |trace: &str, cut: Option<&[String]>| {
+        let cut = cut.map_or(String::new(), |c| format!(",\"truncated\":{}", json!(c)));
+        match target {
+            NotificationType::Smn => format!("{{\"notification\":{head},\"trace\":{trace}{cut}}}"),
+            NotificationType::Fun => format!("{{\"cts\":{trace}{cut}}}"),
+        }
+    };
+    let attributes: Vec<(&'static str, String)> = match target {
+        NotificationType::Fun => Vec::new(),
+        NotificationType::Smn => [
+            ("notification_id", Some(rule.notification_id.as_str())),
+            ("notification_name", Some(rule.notification_name.as_str())),
+            ("service_type", trace.service_type.as_deref()),
+            ("resource_type", trace.resource_type.as_deref()),
+            ("trace_name", trace.trace_name.as_deref()),
+            ("trace_rating", trace.trace_rating.as_deref()),
+            ("trace_type", trace.trace_type.as_deref()),
+            ("user_name", trace.user_name.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.is_empty())
+                .map(|v| (k, cut_to(v, MAX_ATTRIBUTE_VALUE)))
+        })
+        .collect(),
+    };
     let mut m = Message {
         topic_id: rule
             .topic_id
             .as_ref()
             .map(|t| t.as_str().to_owned())
             .unwrap_or_default(),
+        target,
         subject: subject(trace),
-        message: format!(
-            "{{\"notification\":{head},\"trace\":{}}}",
-            trace_json.trim()
-        ),
+        message: body(trace_json.trim(), None),
+        email: (target == NotificationType::Smn)
+            .then(|| crate::readable::text(rule, trace, trace_json)),
         attributes,
         notification_id: rule.notification_id.clone(),
         trace_id: trace.trace_id.as_deref().unwrap_or_default().to_owned(),
     };
     let mut over = m.size().saturating_sub(MAX_MESSAGE_BYTES);
     // The trace's share: what the envelope and the list of cuts leave, found in a step or two.
+    // A byte of the body may weigh more once escaped into the per-protocol document: the
+    // excess is taken off the budget in body bytes, at the ratio the last attempt weighed.
     let mut budget = trace_json.trim().len();
     while over > 0 {
-        budget = budget.saturating_sub(over);
+        let weight = (m.size() as f64 / m.message.len().max(1) as f64).max(1.0);
+        budget = budget.saturating_sub(((over as f64 / weight).ceil() as usize).max(1));
         let (text, cut) = crate::fit::fit(trace_json, budget).unwrap_or_else(|| {
             (
                 json!({"trace_id": cut_to(&m.trace_id, 256)}).to_string(),
                 vec!["*".to_owned()],
             )
         });
-        m.message = format!(
-            "{{\"notification\":{head},\"trace\":{text},\"truncated\":{}}}",
-            json!(cut)
-        );
+        m.message = body(&text, Some(&cut));
         over = m.size().saturating_sub(MAX_MESSAGE_BYTES);
     }
     m

@@ -37,6 +37,43 @@ impl TopicId {
         Some((parts.next()?, parts.next()?))
     }
 
+    /// The project a URN (SMN or FunctionGraph) names; `None` for ARNs, which name accounts.
+    pub fn urn_project(&self) -> Option<&str> {
+        let rest = self
+            .raw
+            .strip_prefix("urn:smn:")
+            .or_else(|| self.raw.strip_prefix("urn:fss:"))?;
+        rest.split(':').nth(1)
+    }
+
+    /// The Lambda function a FunctionGraph URN
+    /// `urn:fss:<region>:<project>:function:<package>:<name>[:<version>]` invokes:
+    /// `<project>_<name>` of the deployment (as SMN URNs name `<project>_<name>` topics), and
+    /// the version as qualifier unless it is `latest`.
+    pub fn fss_function(&self) -> Option<(String, Option<&str>)> {
+        let parts: Vec<&str> = self.raw.strip_prefix("urn:fss:")?.split(':').collect();
+        let (project, name) = (parts.get(1)?, parts.get(4)?);
+        let version = parts.get(5).copied().filter(|v| *v != "latest");
+        Some((format!("{project}_{name}"), version))
+    }
+
+    /// A Lambda function ARN's parts: partition, region, account, name and qualifier.
+    pub fn lambda_arn_parts(&self) -> Option<LambdaArn<'_>> {
+        let parts: Vec<&str> = self.raw.strip_prefix("arn:")?.split(':').collect();
+        match parts.as_slice() {
+            [partition, "lambda", region, account, "function", name, qualifier @ ..] => {
+                Some(LambdaArn {
+                    partition,
+                    region,
+                    account,
+                    name,
+                    qualifier: qualifier.first().copied(),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// The name of the SNS topic an SMN URN publishes to: `<project>_<name>`, so that two
     /// projects' topics of one name are two SNS topics. Project ids in URNs hold no `_`, so the
     /// first `_` tells where the project ends.
@@ -44,6 +81,16 @@ impl TopicId {
         let (project, name) = self.smn_project_and_name()?;
         Some(format!("{project}_{name}"))
     }
+}
+
+/// The parts of `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LambdaArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub name: &'a str,
+    pub qualifier: Option<&'a str>,
 }
 
 impl Serialize for TopicId {
@@ -54,6 +101,8 @@ impl Serialize for TopicId {
 
 /// SNS topic names, `.fifo` included, hold at most this many characters.
 const MAX_SNS_TOPIC_NAME: usize = 256;
+/// Lambda function names hold at most this many characters.
+const MAX_LAMBDA_NAME: usize = 64;
 
 fn kind_of(raw: &str) -> Option<NotificationType> {
     let parts: Vec<&str> = raw.split(':').collect();
@@ -81,11 +130,20 @@ fn kind_of(raw: &str) -> Option<NotificationType> {
                 && qualifier_ok)
                 .then_some(NotificationType::Fun)
         }
-        ["urn", "fss", rest @ ..] => (rest.len() >= 3
-            && rest.iter().all(|p| !p.is_empty())
-            && raw.len() <= 512
-            && raw.bytes().all(|b| b.is_ascii_graphic()))
-        .then_some(NotificationType::Fun),
+        ["urn", "fss", region, project, "function", package, name, version @ ..] => {
+            let version_ok = match version {
+                [] => true,
+                [v] => is_topic_name(v, 128),
+                _ => false,
+            };
+            (is_label(region)
+                && is_label(project)
+                && is_topic_name(package, 64)
+                && is_lambda_name(name)
+                && project.len() + 1 + name.len() <= MAX_LAMBDA_NAME
+                && version_ok)
+                .then_some(NotificationType::Fun)
+        }
         _ => None,
     }
 }
@@ -96,6 +154,13 @@ fn is_label(s: &str) -> bool {
 
 fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_lambda_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_LAMBDA_NAME
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn is_topic_name(s: &str, max: usize) -> bool {
@@ -149,6 +214,10 @@ mod tests {
             "urn:smn:eu-west-1:project",
             "arn:aws:lambda:eu-west-1:123456789012:audit-sink",
             "urn:fss:x",
+            "urn:fss:r:p:function:default",
+            "urn:fss:r:p:trigger:default:audit",
+            "urn:fss:r:p:function:default:a.b",
+            "urn:fss:r:p:function:default:audit:latest:extra",
         ] {
             assert!(TopicId::parse(t).is_none(), "{t:?} was accepted");
         }
@@ -176,6 +245,39 @@ mod tests {
         .map(|t| TopicId::parse(t).unwrap().sns_topic_name().unwrap())
         .collect();
         assert_eq!(names.len(), 5, "{names:?}");
+    }
+
+    #[test]
+    fn a_functiongraph_urn_invokes_its_projects_function() {
+        let t =
+            TopicId::parse("urn:fss:cn-north-4:24edf66e:function:default:audit:latest").unwrap();
+        assert_eq!(t.fss_function(), Some(("24edf66e_audit".to_owned(), None)));
+        assert_eq!(t.urn_project(), Some("24edf66e"));
+        let v = TopicId::parse("urn:fss:r:p:function:default:audit:live").unwrap();
+        assert_eq!(v.fss_function(), Some(("p_audit".to_owned(), Some("live"))));
+        let fits = format!(
+            "urn:fss:r:{}:function:default:{}",
+            "p".repeat(32),
+            "f".repeat(31)
+        );
+        assert!(TopicId::parse(&fits).is_some());
+        let over = format!(
+            "urn:fss:r:{}:function:default:{}",
+            "p".repeat(32),
+            "f".repeat(32)
+        );
+        assert!(
+            TopicId::parse(&over).is_none(),
+            "no Lambda name is that long"
+        );
+        let arn = TopicId::parse("arn:aws:lambda:eu-west-1:123456789012:function:f:live").unwrap();
+        assert_eq!(arn.fss_function(), None);
+        assert_eq!(arn.urn_project(), None);
+        let parts = arn.lambda_arn_parts().unwrap();
+        assert_eq!(
+            (parts.region, parts.account, parts.name, parts.qualifier),
+            ("eu-west-1", "123456789012", "f", Some("live"))
+        );
     }
 
     #[test]

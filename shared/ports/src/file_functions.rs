@@ -1,0 +1,73 @@
+//! The local function target: every invocation appended as one JSON line to a file.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use rules::message::Message;
+
+use crate::file_topic::local_results;
+use crate::json_lines::JsonLines;
+use crate::{PublishError, Publisher};
+
+/// Appends `{"function": <topic_id>, "payload": {"cts": <trace>}}` lines to a file
+/// (`$DATA_DIR/invocations.jsonl` in the local run), synced before `publish` returns. The
+/// payload is written as the function would receive it, the trace's bytes unchanged but for
+/// line breaks between its tokens, which become spaces so that one invocation stays one line.
+pub struct FileFunctions {
+    file: JsonLines,
+}
+
+impl FileFunctions {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileFunctions {
+            file: JsonLines::new(path),
+        }
+    }
+
+    fn append(&self, function: &str, messages: &[Message]) -> std::io::Result<()> {
+        let function = serde_json::to_string(function)?;
+        let mut lines = Vec::new();
+        for m in messages {
+            lines.extend_from_slice(b"{\"function\":");
+            lines.extend_from_slice(function.as_bytes());
+            lines.extend_from_slice(b",\"payload\":");
+            // Line breaks in JSON text can only be whitespace between tokens (inside strings
+            // they are escaped), so spaces in their place leave the payload the same JSON.
+            lines.extend(m.message.bytes().map(|b| match b {
+                b'\n' | b'\r' => b' ',
+                b => b,
+            }));
+            lines.extend_from_slice(b"}\n");
+        }
+        self.file.append(&lines)
+    }
+
+    /// Which (function, trace id) pairs of `wanted` have an invocation in the file.
+    pub fn invoked(
+        &self,
+        wanted: &HashSet<(String, String)>,
+    ) -> std::io::Result<HashSet<(String, String)>> {
+        let mut found = HashSet::new();
+        for line in self.file.values()? {
+            if let (Some(f), Some(t)) = (
+                line["function"].as_str(),
+                line["payload"]["cts"]["trace_id"].as_str(),
+            ) {
+                let pair = (f.to_owned(), t.to_owned());
+                if wanted.contains(&pair) {
+                    found.insert(pair);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl Publisher for FileFunctions {
+    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
+        let result = self.append(topic_id, messages);
+        local_results(topic_id, messages, result, "invoked the local function")
+    }
+}
