@@ -10,6 +10,9 @@ P = "24edf66e79d04187acb99a463e610764"
 ID = "3f1c2b9e-5a7d-4e8f-9b10-2c3d4e5f6a7b"
 create_body = json.loads((here / "create-notification-request.json").read_text())
 update_body = dict(create_body, notification_id=ID, status="disabled")
+# The same operations to a function: the test function cts-recorder of the local AWS mode.
+function_body = dict(create_body, notification_name="prod_key_ops_remediate",
+                     topic_id="arn:aws:lambda:eu-west-1:123456789012:function:cts-recorder")
 
 
 def event(method, path, route, query="", body=None, params=None):
@@ -44,6 +47,7 @@ def event(method, path, route, query="", body=None, params=None):
 
 events = {
     "create": event("POST", "/v3/%s/notifications" % P, "/v3/{project_id}/notifications", body=create_body),
+    "create-function": event("POST", "/v3/%s/notifications" % P, "/v3/{project_id}/notifications", body=function_body),
     "list": event("GET", "/v3/%s/notifications/smn" % P, "/v3/{project_id}/notifications/{notification_type}",
                   query="notification_name=prod_key_ops", params={"notification_type": "smn"}),
     "modify": event("PUT", "/v3/%s/notifications" % P, "/v3/{project_id}/notifications", body=update_body),

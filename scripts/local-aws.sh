@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Local AWS mode: moto (DynamoDB, SNS, SQS) seeded like template.yaml, and both functions under
-# `cargo lambda watch` pointed at it. Invoke them with the samples in events/:
+# Local AWS mode: moto (DynamoDB, SNS, SQS) seeded like template.yaml, and both functions (and
+# the test function target cts-recorder) under `cargo lambda watch` pointed at it. Invoke them with the samples in events/:
 #   .venv/bin/cargo-lambda lambda invoke rules-api --data-file events/api/create.json --invoke-address 127.0.0.1 --invoke-port 9100
 #   .venv/bin/cargo-lambda lambda invoke trace-handler --data-file events/sqs-batch-cts-traces-with-poison.json --invoke-address 127.0.0.1 --invoke-port 9100
 # Usage: local-aws.sh [COMMAND...]: with a command, runs it once both are up, then stops them.
@@ -16,6 +16,11 @@ export SMN_TOPIC_ARN_PREFIX="arn:aws:sns:eu-west-1:123456789012:"
 export LAMBDA_PORT
 logs=${LOCAL_AWS_LOGS:-target/local-aws}
 mkdir -p "$logs"
+# Function targets are invoked through `cargo lambda watch`'s Invoke API; the test function
+# cts-recorder writes what it receives here.
+export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$LAMBDA_PORT"
+export RECORDER_FILE="$PWD/$logs/cts-recorder.jsonl"
+rm -f "$RECORDER_FILE"
 .venv/bin/python scripts/moto_serial.py 127.0.0.1 "$MOTO_PORT" >"$logs/moto.log" 2>&1 &
 moto=$!
 PATH="$PWD/.venv/bin:$PATH" cargo-lambda lambda watch -q -A 127.0.0.1 -P "$LAMBDA_PORT" >"$logs/watch.log" 2>&1 &
