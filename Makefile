@@ -28,10 +28,12 @@ unit: venv
 arm64:
 	scripts/test-arm64.sh
 
-## template.yaml lints clean and sets exactly the variables each function reads.
+## Both templates lint clean; template.yaml sets exactly the variables each function reads; the
+## event patterns forward and take the sample events as they should.
 template: venv
-	.venv/bin/cfn-lint template.yaml
+	.venv/bin/cfn-lint template.yaml templates/global-events.yaml
 	.venv/bin/python tests/template_env.py
+	.venv/bin/python tests/event_patterns.py
 
 ## The Huawei Cloud SDK and schemathesis (against openapi.yaml) on a local server.
 api-clients: venv

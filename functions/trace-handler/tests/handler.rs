@@ -239,6 +239,38 @@ async fn cloudtrail_events_fire_rules_of_their_account() {
     );
 }
 
+/// An IAM call is an event of us-east-1 only; the global-events stack forwards it unchanged
+/// (`region` still `us-east-1`) to the deployment's region, where it fires the rule on IAM.
+#[tokio::test]
+async fn a_global_event_forwarded_from_us_east_1_fires_its_rule() {
+    let s = Setup::new();
+    let topic = "arn:aws:sns:eu-west-1:123456789012:alerts";
+    s.add_rule("123456789012", "keys", json!({
+        "notification_name": "access_key_created", "operation_type": "customized",
+        "operations": [{"service_type": "IAM", "resource_type": "iam", "trace_names": ["CreateAccessKey", "AttachUserPolicy"]}],
+        "topic_id": topic
+    })).await;
+    s.add_rule("123456789012", "sg", json!({
+        "notification_name": "sg_opened", "operation_type": "customized",
+        "operations": [{"service_type": "EC2", "resource_type": "securitygroup", "trace_names": ["AuthorizeSecurityGroupIngress"]}],
+        "topic_id": topic
+    })).await;
+    let forwarded = event("eventbridge-forwarded-iam-create-access-key.json");
+    assert!(forwarded.contains("\"region\": \"us-east-1\""));
+    let handler = s.handler(s.topic(), Duration::ZERO);
+    let summary = handler.handle(&forwarded).await;
+    assert_eq!((summary.traces, summary.published), (1, 1), "{summary:?}");
+    let published = s.published();
+    assert_eq!(
+        published[0]["subject"],
+        "[normal] IAM iam CreateAccessKey by ops-alice"
+    );
+    assert_eq!(
+        published[0]["message_attributes"]["notification_name"],
+        "access_key_created"
+    );
+}
+
 #[tokio::test]
 async fn traces_of_one_project_never_fire_rules_of_another() {
     let s = Setup::new();
