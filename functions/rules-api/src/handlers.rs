@@ -196,7 +196,7 @@ fn authorized_project(
 }
 
 /// Authorizes, then reads a JSON body of at most [`MAX_BODY_BYTES`].
-async fn authorized_body(
+pub(crate) async fn authorized_body(
     s: &AppState,
     path: std::result::Result<Path<String>, PathRejection>,
     req: Request,
@@ -215,7 +215,7 @@ async fn authorized_body(
 /// A URN names the rule's own project, and a topic exists where it is checked (on AWS). A
 /// function is not looked up: that would need the right to read every function a rule may
 /// name; an invocation it refuses fails as permanent and raises the handler's alarm.
-async fn check_deliverable(s: &AppState, n: &rules::Notification) -> Result<()> {
+pub(crate) async fn check_deliverable(s: &AppState, n: &rules::Notification) -> Result<()> {
     rules::body::check_topic_project(n)?;
     if let (Some(topics), Some(topic), NotificationType::Smn) =
         (&s.topics, &n.topic_id, n.notification_type)

@@ -3,6 +3,7 @@
 //! `cargo lambda watch` and in the local server.
 
 mod auth;
+mod dry_run;
 mod error;
 mod handlers;
 #[cfg(feature = "lambda")]
@@ -78,6 +79,10 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/v3/{project_id}/notifications/{notification_type}",
             get(handlers::list),
+        )
+        .route(
+            "/v3/{project_id}/notifications/test",
+            axum::routing::post(dry_run::dry_run),
         )
         .route("/v3/{project_id}/quotas", get(handlers::quotas))
         .route("/v3/{project_id}/operations", get(handlers::operations))

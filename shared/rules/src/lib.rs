@@ -6,6 +6,7 @@
 pub mod body;
 pub mod catalog;
 pub mod error;
+pub mod explain;
 pub mod filter;
 mod fit;
 pub mod matcher;

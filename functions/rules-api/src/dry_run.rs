@@ -1,0 +1,148 @@
+//! `POST /v3/{project_id}/notifications/test` (our extension): a rule, given as a create body
+//! or by `notification_id`, tried on traces given in any shape the trace handler takes. Per
+//! trace: whether it fires, each check with what it compared, and what would be published.
+//! It validates the rule as create does, and stores and publishes nothing.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ports::now_ms;
+use rules::explain::{explain, Explanation};
+use rules::message::render;
+use rules::trace::envelope::split;
+use rules::{CreateBody, Notification, ValidationError};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::handlers::{authorized_body, check_deliverable};
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+struct DryRunBody<'a> {
+    #[serde(default)]
+    notification: Option<serde_json::Value>,
+    #[serde(default)]
+    notification_id: Option<String>,
+    #[serde(borrow, default)]
+    traces: Option<&'a RawValue>,
+}
+
+#[derive(Serialize)]
+struct DryRun {
+    /// The rule tried, as the API shows it.
+    notification: Notification,
+    results: Vec<TraceResult>,
+}
+
+#[derive(Serialize)]
+struct TraceResult {
+    /// Position of the trace among those given.
+    item: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<String>,
+    /// Why the item is not a trace the handler takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    explanation: Option<Explanation>,
+    /// What would be published (or the payload a function would get) when it fires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_publish: Option<Published>,
+}
+
+#[derive(Serialize)]
+struct Published {
+    topic_id: String,
+    subject: String,
+    /// The JSON body (for a function, its payload), exactly as it would be sent.
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    message_attributes: std::collections::BTreeMap<&'static str, String>,
+}
+
+pub async fn dry_run(
+    State(s): State<AppState>,
+    path: std::result::Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (project_id, bytes) = authorized_body(&s, path, req).await?;
+    let body: DryRunBody = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::Invalid(ValidationError::invalid(
+            "body",
+            format!("must be {{\"notification\" or \"notification_id\", \"traces\"}}: {e}"),
+        ))
+    })?;
+    let rule = match (body.notification, body.notification_id) {
+        (Some(spec), None) => {
+            let rule = CreateBody::from_value(&spec)?.into_notification(
+                uuid::Uuid::new_v4().to_string(),
+                project_id.clone(),
+                now_ms(),
+            );
+            check_deliverable(&s, &rule).await?;
+            rule
+        }
+        (None, Some(id)) => s
+            .store
+            .get(&project_id, &id)
+            .await?
+            .ok_or(ApiError::Store(ports::StoreError::NotFound(id)))?,
+        _ => {
+            return Err(ApiError::Invalid(ValidationError::invalid(
+                "notification",
+                "give either a rule (notification, as create takes it) or notification_id",
+            )))
+        }
+    };
+    let traces = body
+        .traces
+        .ok_or_else(|| ValidationError::invalid("traces", "is required"))?;
+    // One input of any shape, or a list of them.
+    let inputs: Vec<&RawValue> = match serde_json::from_str::<Vec<&RawValue>>(traces.get()) {
+        Ok(list) => list,
+        Err(_) => vec![traces],
+    };
+    let mut results = Vec::new();
+    for input in inputs {
+        for item in split(input.get()).1 {
+            let n = results.len();
+            results.push(match item.trace {
+                Err(e) => TraceResult {
+                    item: n,
+                    trace_id: None,
+                    error: Some(e.to_string()),
+                    explanation: None,
+                    would_publish: None,
+                },
+                Ok(trace) => {
+                    let view = trace.view();
+                    let explanation = explain(&rule, &view, trace.project_id());
+                    let would_publish = explanation.fires.then(|| {
+                        let m = render(&rule, &view, trace.json());
+                        Published {
+                            topic_id: m.topic_id,
+                            subject: m.subject,
+                            message: m.message,
+                            email: m.email,
+                            message_attributes: m.attributes.into_iter().collect(),
+                        }
+                    });
+                    TraceResult {
+                        item: n,
+                        trace_id: Some(trace.trace_id().to_owned()),
+                        error: None,
+                        explanation: Some(explanation),
+                        would_publish,
+                    }
+                }
+            });
+        }
+    }
+    Ok(Json(DryRun {
+        notification: rule,
+        results,
+    })
+    .into_response())
+}
