@@ -7,14 +7,14 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: bench-all profile release run test lint unit arm64 api-clients template lambda-smoke local-aws bench bench-check venv
+.PHONY: bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
 	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --profile local -p local-server
 
 ## Everything CI runs.
-test: lint template unit arm64 api-clients lambda-smoke bench-check
+test: lint template unit arm64 api-clients console lambda-smoke bench-check
 
 lint:
 	cargo fmt --all -- --check
@@ -38,6 +38,11 @@ template: venv
 ## The Huawei Cloud SDK and schemathesis (against openapi.yaml) on a local server.
 api-clients: venv
 	scripts/api-clients.sh
+
+## The console in headless Chromium (Debian's chromium and chromium-driver, installed if absent),
+## driven by Selenium; screenshots in target/console-screens/.
+console: venv
+	scripts/console-tests.sh
 
 ## Both Lambda binaries under cargo-lambda against moto, invoked with files from events/.
 lambda-smoke: venv

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-STAMP="$VENV/.installed-v3"
+STAMP="$VENV/.installed-v4"
 [ -f "$STAMP" ] && exit 0
 python3 -m venv "$VENV"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-  'moto[server]==5.*' 'huaweicloudsdkcts' 'cfn-lint' 'schemathesis' 'cargo-lambda'
+  'moto[server]==5.*' 'huaweicloudsdkcts' 'cfn-lint' 'schemathesis' 'cargo-lambda' 'selenium'
 touch "$STAMP"

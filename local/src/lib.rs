@@ -92,7 +92,12 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
         policy: Arc::new(policy),
         topics: None,
     })
-    .merge(traces::routes(Arc::new(handler)));
+    .merge(traces::routes(Arc::new(handler)))
+    .merge(rules_api::console(if keys.is_some() {
+        rules_api::ConsoleAuth::AkSk
+    } else {
+        rules_api::ConsoleAuth::Open
+    }));
     Ok(with_request_ids(match keys {
         Some(keys) => {
             tracing::info!(

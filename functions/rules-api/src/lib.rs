@@ -3,6 +3,7 @@
 //! `cargo lambda watch` and in the local server.
 
 mod auth;
+mod console;
 mod dry_run;
 mod error;
 mod handlers;
@@ -23,6 +24,7 @@ use ports::{NotificationStore, TopicCheck};
 use tracing::Instrument;
 
 pub use auth::{CallerPolicy, CallerProject};
+pub use console::{console, ConsoleAuth};
 pub use error::ApiError;
 pub use signature::with_signatures;
 

@@ -2,7 +2,7 @@
 //! who the caller is: `aksk` (default) verifies the Huawei clients' AK/SK signatures here, with
 //! keys in the rules table; `jwt` trusts API Gateway's JWT authorizer and its `PROJECT_CLAIM`.
 //! A rule's topic is checked to exist in SNS (`SMN_TOPIC_ARN_PREFIX` maps SMN URNs) when the
-//! rule is created or modified.
+//! rule is created or modified. The console (`/console/`) is served beside the API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,9 @@ use aws_adapters::{DynamoDbStore, SnsPublisher};
 use lambda_http::{run, tracing, Error};
 use ports::CachedAccessKeys;
 use rules_api::lambda::with_gateway_context;
-use rules_api::{router, routes, with_request_ids, with_signatures, AppState, CallerPolicy};
+use rules_api::{
+    console, router, routes, with_request_ids, with_signatures, AppState, CallerPolicy, ConsoleAuth,
+};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -44,14 +46,18 @@ async fn main() -> Result<(), Error> {
                 Err(_) => 60,
             };
             let keys = CachedAccessKeys::new(store, Duration::from_secs(cache));
+            let app = with_signatures(routes(state), Arc::new(keys));
             with_gateway_context(
-                with_request_ids(with_signatures(routes(state), Arc::new(keys))),
+                with_request_ids(app.merge(console(ConsoleAuth::AkSk))),
                 None,
             )
         }
         "jwt" => {
             let claim = std::env::var("PROJECT_CLAIM").unwrap_or_else(|_| "project_id".into());
-            with_gateway_context(router(state), Some(claim))
+            with_gateway_context(
+                router(state).merge(with_request_ids(console(ConsoleAuth::Jwt))),
+                Some(claim),
+            )
         }
         other => return Err(format!("AUTH_MODE must be aksk or jwt, got {other:?}").into()),
     };
