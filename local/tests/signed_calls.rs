@@ -361,3 +361,29 @@ async fn traces_are_taken_only_signed_and_only_of_the_callers_project() {
     assert_eq!(r.body["published"], 1, "{}", r.body);
     assert_eq!(local.published(), 1);
 }
+
+/// The console's page loads without a signature (a browser cannot sign a navigation) and tells
+/// the page to sign; what the page then calls is checked as any call.
+#[tokio::test]
+async fn the_console_loads_unsigned_and_its_calls_are_signed() {
+    let local = Local::new();
+    let req = Request::builder()
+        .uri(format!("/console/{P}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = local.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let page = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let page = String::from_utf8(page.to_vec()).unwrap();
+    assert!(page.contains(r#"<meta name="auth-mode" content="aksk">"#));
+    let unsigned = local
+        .call("GET", &format!("/v3/{P}/notifications/smn"), "", Signing::Unsigned)
+        .await;
+    assert_unauthenticated(&unsigned, "the page's calls unsigned");
+}
