@@ -3,116 +3,37 @@
 //! are the rules `POST /traces` publishes for; it validates as create does; and it stores and
 //! publishes nothing.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
+mod common;
 
-use axum::body::Body;
-use axum::http::Request;
-use local_server::{app, Config};
+use std::collections::BTreeSet;
+
+use common::Local;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const P: &str = "24edf66e79d04187acb99a463e610764";
 
-struct Local {
-    app: axum::Router,
-    config: Config,
-    _dir: tempfile::TempDir,
-}
-
-impl Local {
-    fn new() -> Local {
-        let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            port: 0,
-            data_dir: dir.path().join("data"),
-            caller_header: None,
-            access_keys_file: None,
-            cache_ttl: Duration::ZERO,
-        };
-        Local {
-            app: app(&config).unwrap(),
-            config,
-            _dir: dir,
-        }
-    }
-
-    async fn call(&self, method: &str, uri: &str, body: String) -> (u16, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status().as_u16();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+/// (trace id, notification id) of every trace the dry run of stored rule `id` says fires.
+async fn dry_run_pairs(
+    local: &Local,
+    project: &str,
+    id: &str,
+    traces: Value,
+) -> BTreeSet<(String, String)> {
+    let (status, answer) = local
+        .call(
+            "POST",
+            &format!("/v3/{project}/notifications/test"),
+            json!({"notification_id": id, "traces": traces}).to_string(),
         )
-    }
-
-    /// Creates the rule; its id.
-    async fn create(&self, project: &str, body: &Value) -> String {
-        let (status, created) = self
-            .call(
-                "POST",
-                &format!("/v3/{project}/notifications"),
-                body.to_string(),
-            )
-            .await;
-        assert_eq!(status, 201, "{created}");
-        created["notification_id"].as_str().unwrap().to_owned()
-    }
-
-    fn published_lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.config.data_dir.join("published.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    /// (trace id, notification id) of every message in the local topic.
-    fn published_pairs(&self) -> BTreeSet<(String, String)> {
-        self.published_lines()
-            .iter()
-            .map(|l| {
-                let m: Value = serde_json::from_str(l["message"].as_str().unwrap()).unwrap();
-                (
-                    m["trace"]["trace_id"].as_str().unwrap().to_owned(),
-                    m["notification"]["id"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    }
-
-    /// (trace id, notification id) of every trace the dry run of stored rule `id` says fires.
-    async fn dry_run_pairs(
-        &self,
-        project: &str,
-        id: &str,
-        traces: Value,
-    ) -> BTreeSet<(String, String)> {
-        let (status, answer) = self
-            .call(
-                "POST",
-                &format!("/v3/{project}/notifications/test"),
-                json!({"notification_id": id, "traces": traces}).to_string(),
-            )
-            .await;
-        assert_eq!(status, 200, "{answer}");
-        answer["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["fires"] == true)
-            .map(|r| (r["trace_id"].as_str().unwrap().to_owned(), id.to_owned()))
-            .collect()
-    }
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["fires"] == true)
+        .map(|r| (r["trace_id"].as_str().unwrap().to_owned(), id.to_owned()))
+        .collect()
 }
 
 fn event(name: &str) -> String {
@@ -166,11 +87,7 @@ async fn on_the_samples_the_dry_run_fires_the_rules_the_handler_publishes_for() 
     }
     let mut dry = BTreeSet::new();
     for (project, id) in &ids {
-        dry.extend(
-            local
-                .dry_run_pairs(project, id, Value::Array(inputs.clone()))
-                .await,
-        );
+        dry.extend(dry_run_pairs(&local, project, id, Value::Array(inputs.clone())).await);
     }
     assert!(local.published_lines().is_empty(), "the dry run published");
     for input in &inputs {
@@ -214,11 +131,7 @@ async fn on_the_benchmark_workload_the_dry_run_agrees_with_the_handler() {
     for id in &ids {
         // Two halves: each within the 1 MiB a body may hold.
         for half in events.chunks(500) {
-            dry.extend(
-                local
-                    .dry_run_pairs(&project, id, Value::Array(half.to_vec()))
-                    .await,
-            );
+            dry.extend(dry_run_pairs(&local, &project, id, Value::Array(half.to_vec())).await);
         }
     }
     assert!(local.published_lines().is_empty(), "the dry run published");

@@ -1,51 +1,22 @@
 //! The local product end to end: a rule created through the API fires for a trace posted right
 //! after, and `published.jsonl` carries the trace unchanged.
 
-use std::time::Duration;
+mod common;
 
 use axum::body::Body;
 use axum::http::Request;
-use local_server::{app, Config};
+use common::Local;
 use serde_json::Value;
 use tower::ServiceExt;
 
-async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (u16, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// The local product on a fresh data directory in `dir`, open to all (no keys).
-fn open_local(dir: &tempfile::TempDir) -> (axum::Router, Config) {
-    let config = Config {
-        port: 0,
-        data_dir: dir.path().join("data"),
-        caller_header: None,
-        access_keys_file: None,
-        cache_ttl: Duration::ZERO,
-    };
-    (app(&config).unwrap(), config)
-}
-
 #[tokio::test]
 async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, config) = open_local(&dir);
+    let local = Local::new();
     let rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
     let project = "24edf66e79d04187acb99a463e610764";
-    let (status, _) = call(&app, "POST", &format!("/v3/{project}/notifications"), rule).await;
+    let (status, _) = local
+        .call("POST", &format!("/v3/{project}/notifications"), rule)
+        .await;
     assert_eq!(status, 201);
 
     let trace = std::fs::read_to_string("../events/cts-traces.jsonl")
@@ -54,7 +25,7 @@ async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
         .next()
         .unwrap()
         .to_owned();
-    let (status, summary) = call(&app, "POST", "/traces", trace.clone()).await;
+    let (status, summary) = local.call("POST", "/traces", trace.clone()).await;
     assert_eq!(status, 200);
     assert_eq!(
         (summary["traces"].as_u64(), summary["published"].as_u64()),
@@ -62,7 +33,7 @@ async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
         "{summary}"
     );
 
-    let published = std::fs::read_to_string(config.data_dir.join("published.jsonl")).unwrap();
+    let published = std::fs::read_to_string(local.config.data_dir.join("published.jsonl")).unwrap();
     let line: Value = serde_json::from_str(published.lines().next().unwrap()).unwrap();
     let message = line["message"].as_str().unwrap();
     assert!(
@@ -70,19 +41,20 @@ async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
         "the trace is carried unchanged"
     );
 
-    let (_, again) = call(&app, "POST", "/traces", trace).await;
+    let (_, again) = local.call("POST", "/traces", trace).await;
     assert_eq!(
         (again["published"].as_u64(), again["duplicates"].as_u64()),
         (Some(0), Some(1))
     );
-    let (_, bad) = call(&app, "POST", "/traces", "{\"trace_name\": ".into()).await;
+    let (_, bad) = local
+        .call("POST", "/traces", "{\"trace_name\": ".into())
+        .await;
     assert_eq!(bad["failures"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, _) = open_local(&dir);
+    let local = Local::new();
     for content_type in [
         Some("text/plain"),
         Some("application/x-www-form-urlencoded"),
@@ -92,7 +64,8 @@ async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
         if let Some(t) = content_type {
             req = req.header("content-type", t);
         }
-        let resp = app
+        let resp = local
+            .app
             .clone()
             .oneshot(req.body(Body::from("{\"trace_id\":\"t\"}")).unwrap())
             .await
@@ -103,32 +76,24 @@ async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
 
 #[tokio::test]
 async fn a_600_kb_trace_is_published_once_cut_to_fit() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, config) = open_local(&dir);
+    let local = Local::new();
     let project = "24edf66e79d04187acb99a463e610764";
     let rule = serde_json::json!({"notification_name": "all_ops", "operation_type": "complete",
         "topic_id": format!("urn:smn:eu-west-1:{project}:key_events")});
-    let (status, _) = call(
-        &app,
-        "POST",
-        &format!("/v3/{project}/notifications"),
-        rule.to_string(),
-    )
-    .await;
-    assert_eq!(status, 201);
+    local.create(project, &rule).await;
     let trace = serde_json::json!({"trace_id": "large-1", "trace_name": "putBucketPolicy", "service_type": "OBS",
         "resource_type": "bucket", "project_id": project, "user": {"name": "ops-alice"},
         "request": "q".repeat(300_000), "response": "s".repeat(300_000)})
     .to_string();
-    let (_, summary) = call(&app, "POST", "/traces", trace.clone()).await;
+    let (_, summary) = local.call("POST", "/traces", trace.clone()).await;
     assert_eq!(summary["published"], 1, "{summary}");
-    let (_, again) = call(&app, "POST", "/traces", trace).await;
+    let (_, again) = local.call("POST", "/traces", trace).await;
     assert_eq!(
         (again["published"].as_u64(), again["duplicates"].as_u64()),
         (Some(0), Some(1))
     );
 
-    let published = std::fs::read_to_string(config.data_dir.join("published.jsonl")).unwrap();
+    let published = std::fs::read_to_string(local.config.data_dir.join("published.jsonl")).unwrap();
     assert_eq!(published.lines().count(), 1);
     let line: Value = serde_json::from_str(published.lines().next().unwrap()).unwrap();
     let message = line["message"].as_str().unwrap();
@@ -146,8 +111,7 @@ const SNS_LIMIT: usize = 256 * 1024;
 
 #[tokio::test]
 async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, config) = open_local(&dir);
+    let local = Local::new();
     let project = "24edf66e79d04187acb99a463e610764";
     let functions = [
         format!("urn:fss:eu-west-1:{project}:function:default:revoke_sg:latest"),
@@ -158,32 +122,22 @@ async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text(
             "notification_name": format!("remediate_{i}"), "operation_type": "complete",
             "topic_id": function,
         });
-        let (status, created) = call(
-            &app,
-            "POST",
-            &format!("/v3/{project}/notifications"),
-            rule.to_string(),
-        )
-        .await;
-        assert_eq!(status, 201, "{created}");
-        assert_eq!(created["notification_type"], "fun");
+        local.create(project, &rule).await;
     }
     let topic_rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
-    call(
-        &app,
-        "POST",
-        &format!("/v3/{project}/notifications"),
-        topic_rule,
-    )
-    .await;
-    let (_, listed) = call(
-        &app,
-        "GET",
-        &format!("/v3/{project}/notifications/fun"),
-        String::new(),
-    )
-    .await;
-    assert_eq!(listed["notifications"].as_array().unwrap().len(), 2);
+    local
+        .call("POST", &format!("/v3/{project}/notifications"), topic_rule)
+        .await;
+    let (_, listed) = local
+        .call(
+            "GET",
+            &format!("/v3/{project}/notifications/fun"),
+            String::new(),
+        )
+        .await;
+    let listed = listed["notifications"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "the two function rules, not the topic's");
+    assert!(listed.iter().all(|n| n["notification_type"] == "fun"));
 
     let trace = std::fs::read_to_string("../events/cts-traces.jsonl")
         .unwrap()
@@ -192,10 +146,11 @@ async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text(
         .unwrap()
         .to_owned();
     for _ in 0..2 {
-        let (status, summary) = call(&app, "POST", "/traces", trace.clone()).await;
+        let (status, summary) = local.call("POST", "/traces", trace.clone()).await;
         assert_eq!(status, 200, "{summary}");
     }
-    let invocations = std::fs::read_to_string(config.data_dir.join("invocations.jsonl")).unwrap();
+    let invocations =
+        std::fs::read_to_string(local.config.data_dir.join("invocations.jsonl")).unwrap();
     let lines: Vec<&str> = invocations.lines().collect();
     assert_eq!(lines.len(), 2, "each function once, the repeat not at all");
     let mut invoked = Vec::new();
@@ -217,7 +172,7 @@ async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text(
     expected.sort();
     assert_eq!(invoked, expected);
 
-    let published = std::fs::read_to_string(config.data_dir.join("published.jsonl")).unwrap();
+    let published = std::fs::read_to_string(local.config.data_dir.join("published.jsonl")).unwrap();
     let line: Value = serde_json::from_str(published.lines().next().unwrap()).unwrap();
     let email = line["email"].as_str().unwrap();
     assert!(

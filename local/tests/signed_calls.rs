@@ -383,7 +383,12 @@ async fn the_console_loads_unsigned_and_its_calls_are_signed() {
     let page = String::from_utf8(page.to_vec()).unwrap();
     assert!(page.contains(r#"<meta name="auth-mode" content="aksk">"#));
     let unsigned = local
-        .call("GET", &format!("/v3/{P}/notifications/smn"), "", Signing::Unsigned)
+        .call(
+            "GET",
+            &format!("/v3/{P}/notifications/smn"),
+            "",
+            Signing::Unsigned,
+        )
         .await;
     assert_unauthenticated(&unsigned, "the page's calls unsigned");
 }

@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
 use futures_util::future::join_all;
-use ports::{PublishError, Publisher};
+use ports::{all_failed, PublishError, Publisher};
 use rules::message::Message;
 use rules::topic::TopicId;
 
@@ -113,15 +113,10 @@ impl Publisher for LambdaInvoker {
             Ok(t) => t,
             Err(e) => {
                 let why = e.to_string();
-                return messages
-                    .iter()
-                    .map(|_| {
-                        Err(PublishError::Unsupported {
-                            topic: topic_id.to_owned(),
-                            why: why.clone(),
-                        })
-                    })
-                    .collect();
+                return all_failed(messages, || PublishError::Unsupported {
+                    topic: topic_id.to_owned(),
+                    why: why.clone(),
+                });
             }
         };
         let mut results = Vec::with_capacity(messages.len());

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
-use ports::{PublishError, Publisher, TopicCheck, TopicProblem};
+use ports::{all_failed, PublishError, Publisher, TopicCheck, TopicProblem};
 use rules::message::Message;
 use rules::topic::TopicId;
 use rules::NotificationType;
@@ -55,7 +55,7 @@ impl SnsPublisher {
         for (i, m) in messages.iter().enumerate() {
             match entry(i, m, arn.ends_with(".fifo")) {
                 Ok(e) => entries.push(e),
-                Err(why) => return messages.iter().map(|_| Err(failed(why.clone()))).collect(),
+                Err(why) => return all_failed(messages, || failed(why.clone())),
             }
         }
         match self
@@ -92,10 +92,9 @@ impl SnsPublisher {
             Err(e) => {
                 let code = e.code().map(str::to_owned);
                 let why = aws_sdk_sns::error::DisplayErrorContext(e).to_string();
-                messages
-                    .iter()
-                    .map(|_| Err(classified(topic_id, code.as_deref(), why.clone())))
-                    .collect()
+                all_failed(messages, || {
+                    classified(topic_id, code.as_deref(), why.clone())
+                })
             }
         }
     }
@@ -108,15 +107,10 @@ impl Publisher for SnsPublisher {
             Ok(arn) => arn,
             Err(e) => {
                 let why = e.to_string();
-                return messages
-                    .iter()
-                    .map(|_| {
-                        Err(PublishError::Unsupported {
-                            topic: topic_id.to_owned(),
-                            why: why.clone(),
-                        })
-                    })
-                    .collect();
+                return all_failed(messages, || PublishError::Unsupported {
+                    topic: topic_id.to_owned(),
+                    why: why.clone(),
+                });
             }
         };
         let mut results = Vec::with_capacity(messages.len());

@@ -95,14 +95,9 @@ pub(crate) fn local_results(
             tracing::info!(topic_id = target, count = messages.len(), "{done}");
             messages.iter().map(|_| Ok(())).collect()
         }
-        Err(e) => messages
-            .iter()
-            .map(|_| {
-                Err(PublishError::Failed {
-                    topic: target.to_owned(),
-                    why: e.to_string(),
-                })
-            })
-            .collect(),
+        Err(e) => crate::all_failed(messages, || PublishError::Failed {
+            topic: target.to_owned(),
+            why: e.to_string(),
+        }),
     }
 }

@@ -134,6 +134,14 @@ pub trait Publisher: Send + Sync {
     async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>>;
 }
 
+/// The same failure for every message of one call: the target, not a message, failed.
+pub fn all_failed(
+    messages: &[Message],
+    error: impl Fn() -> PublishError,
+) -> Vec<Result<(), PublishError>> {
+    messages.iter().map(|_| Err(error())).collect()
+}
+
 /// Why a topic cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicProblem {

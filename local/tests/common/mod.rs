@@ -1,0 +1,89 @@
+//! What the local server's tests share: the whole local product on a fresh data directory,
+//! open to all (no keys), called in process.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use local_server::{app, Config};
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct Local {
+    pub app: axum::Router,
+    pub config: Config,
+    _dir: tempfile::TempDir,
+}
+
+impl Local {
+    pub fn new() -> Local {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            port: 0,
+            data_dir: dir.path().join("data"),
+            caller_header: None,
+            access_keys_file: None,
+            cache_ttl: Duration::ZERO,
+        };
+        Local {
+            app: app(&config).unwrap(),
+            config,
+            _dir: dir,
+        }
+    }
+
+    pub async fn call(&self, method: &str, uri: &str, body: String) -> (u16, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Creates the rule; its id.
+    pub async fn create(&self, project: &str, body: &Value) -> String {
+        let (status, created) = self
+            .call(
+                "POST",
+                &format!("/v3/{project}/notifications"),
+                body.to_string(),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["notification_id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn published_lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.config.data_dir.join("published.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// (trace id, notification id) of every message in the local topic.
+    pub fn published_pairs(&self) -> BTreeSet<(String, String)> {
+        self.published_lines()
+            .iter()
+            .map(|l| {
+                let m: Value = serde_json::from_str(l["message"].as_str().unwrap()).unwrap();
+                (
+                    m["trace"]["trace_id"].as_str().unwrap().to_owned(),
+                    m["notification"]["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
