@@ -9,9 +9,12 @@ use std::collections::HashSet;
 
 use ports::{AccessKeyFile, DedupKey, FileFunctions, FileTopic, RedbStore, Targets};
 use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
-use trace_handler::Handler;
+use trace_handler::{Handler, InvalidatingStore};
 
 mod traces;
+
+/// How long the local server reuses a project's compiled rules, by default.
+const LOCAL_CACHE_SECS: u64 = 300;
 
 /// How long the local dedup log remembers a published (trace, rule) pair.
 const DEDUP_TTL_SECS: i64 = 345_600;
@@ -51,8 +54,9 @@ impl Config {
                 Ok(s) => Duration::from_secs(s.parse().map_err(|_| {
                     format!("RULES_CACHE_SECONDS must be a whole number, got {s:?}")
                 })?),
-                // Rules and traces share this process: changes apply at once.
-                Err(_) => Duration::ZERO,
+                // Every change comes through this process's API, which invalidates the cache:
+                // changes apply at once. The period only bounds what an outside edit waits.
+                Err(_) => Duration::from_secs(LOCAL_CACHE_SECS),
             },
         })
     }
@@ -87,8 +91,13 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
         config.cache_ttl,
         DEDUP_TTL_SECS,
     );
-    let api = routes(AppState {
+    // The API's writes reach the handler's cache at once: rules can be cached for long.
+    let api_store = Arc::new(InvalidatingStore {
         store,
+        cache: handler.rule_cache(),
+    });
+    let api = routes(AppState {
+        store: api_store,
         policy: Arc::new(policy),
         topics: None,
     })

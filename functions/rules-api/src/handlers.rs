@@ -231,10 +231,7 @@ pub(crate) async fn check_deliverable(s: &AppState, n: &rules::Notification) -> 
 }
 
 fn check_project_id(p: &str) -> Result<()> {
-    if (1..=64).contains(&p.len())
-        && p.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    if rules::model::is_project_id(p) {
         Ok(())
     } else {
         Err(ApiError::BadRequest(

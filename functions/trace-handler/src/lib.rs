@@ -19,11 +19,11 @@ use rules::message::{render, Message};
 use rules::trace::envelope::{split, Shape};
 use serde::Serialize;
 
-pub use cache::RuleCache;
+pub use cache::{InvalidatingStore, RuleCache, MAX_PROJECTS};
 
 /// How the handler is set up: where rules, dedup records and messages go.
 pub struct Handler {
-    rules: RuleCache,
+    rules: Arc<RuleCache>,
     dedup: Arc<dyn DedupLog>,
     publisher: Arc<dyn Publisher>,
     dedup_ttl_secs: i64,
@@ -130,7 +130,7 @@ impl Handler {
         dedup_ttl_secs: i64,
     ) -> Self {
         Handler {
-            rules: RuleCache::new(store, cache_ttl),
+            rules: Arc::new(RuleCache::new(store, cache_ttl)),
             dedup,
             publisher,
             dedup_ttl_secs,
@@ -143,6 +143,12 @@ impl Handler {
     pub fn with_claim_lease(mut self, lease: Duration) -> Self {
         self.claim_lease_ms = lease.as_millis() as i64;
         self
+    }
+
+    /// The cache of compiled rules, for a store in the same process to invalidate
+    /// ([`InvalidatingStore`]).
+    pub fn rule_cache(&self) -> Arc<RuleCache> {
+        self.rules.clone()
     }
 
     /// Handles one input of any shape.

@@ -459,3 +459,37 @@ async fn a_trace_sent_twice_in_one_input_is_published_once() {
         "{summary:?}"
     );
 }
+
+/// A project id no rule can have is refused with the item, before any rule is read for it or
+/// kept in memory.
+#[tokio::test]
+async fn traces_naming_impossible_projects_cost_no_memory() {
+    let s = Setup::new();
+    let handler = s.handler(s.topic(), Duration::from_secs(60));
+    let huge = "p".repeat(500_000);
+    let traces: Vec<Value> = (0..150)
+        .map(|i| {
+            json!({"trace_id": format!("t{i}"), "trace_name": "deleteServer", "service_type": "ECS",
+                        "resource_type": "ecs", "project_id": format!("{huge}{i}")})
+        })
+        .chain([
+            json!({"trace_id": "t-bad", "trace_name": "x", "service_type": "ECS",
+                       "resource_type": "ecs", "project_id": "no/slashes"}),
+        ])
+        .collect();
+    let summary = handler.handle(&json!({"traces": traces}).to_string()).await;
+    assert_eq!(summary.traces, 0);
+    assert_eq!(summary.failures.len(), 151);
+    assert!(
+        summary.failures[0].error.contains("project_id must be"),
+        "{:?}",
+        summary.failures[0]
+    );
+    assert!(handler.rule_cache().is_empty());
+    let fine = handler
+        .handle(&json!({"trace_id": "ok", "trace_name": "x", "service_type": "ECS", "resource_type": "ecs",
+                        "project_id": "123456789012"}).to_string())
+        .await;
+    assert_eq!((fine.traces, fine.failures.len()), (1, 0));
+    assert_eq!(handler.rule_cache().len(), 1);
+}

@@ -6,6 +6,14 @@ use serde::Serialize;
 use crate::filter::Filter;
 use crate::topic::TopicId;
 
+/// A project id as the API takes it in paths: 1-64 of `A-Z a-z 0-9 _ -` (CTS project ids are
+/// 32 hex digits, AWS account ids 12 digits).
+pub fn is_project_id(p: &str) -> bool {
+    (1..=64).contains(&p.len())
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Which operations a rule covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

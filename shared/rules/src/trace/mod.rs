@@ -26,6 +26,8 @@ pub enum TraceError {
     NotAString(&'static str),
     #[error("the trace names no project_id and its envelope gives none")]
     NoProject,
+    #[error("project_id must be 1-64 characters of A-Z a-z 0-9 _ - (a CTS project id or an AWS account id)")]
+    BadProject,
     #[error("unsupported input: {0}")]
     Unsupported(String),
 }
@@ -88,6 +90,11 @@ impl Trace {
             (None, Some(p)) if !p.is_empty() => p.to_owned(),
             _ => return Err(TraceError::NoProject),
         };
+        // Only a project that may hold rules: anything else would be looked up (and cached)
+        // for nothing.
+        if !crate::model::is_project_id(&project_id) {
+            return Err(TraceError::BadProject);
+        }
         let trace_id = view.trace_id.as_deref().unwrap_or_default().to_owned();
         Ok(Trace {
             json,
