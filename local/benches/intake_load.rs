@@ -2,7 +2,10 @@
 //! single traces (one in five matching a rule, each match published to the file topic and
 //! recorded in the dedup log) for `SECONDS`; prints throughput and latency percentiles.
 //!
-//! Usage: `cargo bench -p local-server --bench intake_load` (`CLIENTS`, `SECONDS` to change).
+//! Usage: `cargo bench -p local-server --bench intake_load` (`CLIENTS`, `SECONDS` to change;
+//! `RULES` rules in the project, the sample and others that never match, default 1;
+//! `CACHE_SECONDS` as `RULES_CACHE_SECONDS`, default the local server's 300, 0 to read and
+//! compile the rules for every trace).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -31,7 +34,7 @@ async fn main() {
         data_dir: dir.path().to_owned(),
         caller_header: None,
         access_keys_file: None,
-        cache_ttl: Duration::from_secs(10),
+        cache_ttl: Duration::from_secs(setting("CACHE_SECONDS", 300)),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -46,6 +49,17 @@ async fn main() {
         .body(Full::new(Bytes::from(rule)))
         .unwrap();
     assert_eq!(client.request(req).await.unwrap().status(), 201);
+    let rules = setting("RULES", 1);
+    for i in 1..rules {
+        let other = json!({"notification_name": format!("other_{i}"), "operation_type": "customized",
+            "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": [format!("op{i}")]}],
+            "topic_id": format!("urn:smn:eu-west-1:{project}:key_events")});
+        let req = hyper::Request::post(format!("{base}/v3/{project}/notifications"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(other.to_string())))
+            .unwrap();
+        assert_eq!(client.request(req).await.unwrap().status(), 201);
+    }
 
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);

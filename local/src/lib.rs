@@ -11,7 +11,10 @@ use ports::{AccessKeyFile, DedupKey, FileFunctions, FileTopic, RedbStore, Target
 use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use trace_handler::{Handler, InvalidatingStore};
 
+mod serve;
 mod traces;
+
+pub use serve::{serve, Limits};
 
 /// How long the local server reuses a project's compiled rules, by default.
 const LOCAL_CACHE_SECS: u64 = 300;

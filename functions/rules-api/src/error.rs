@@ -30,6 +30,9 @@ pub enum ApiError {
     NameNotFound(String),
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// The request was not received and answered in time (a stalled client).
+    #[error("the request took longer than {0} seconds")]
+    RequestTimeout(u64),
 }
 
 impl ApiError {
@@ -51,6 +54,7 @@ impl ApiError {
             ApiError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "APIGW.0301"),
             ApiError::NameNotFound(_) => (StatusCode::NOT_FOUND, "CTS.0402"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "CTS.0415"),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "CTS.0408"),
         }
     }
 

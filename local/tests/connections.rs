@@ -1,0 +1,199 @@
+//! The local server against clients that stall or hoard connections, and its stop: over real
+//! TCP on loopback, with short limits.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use local_server::{app, serve, Config, Limits};
+
+const LIMITS: Limits = Limits {
+    header_timeout: Duration::from_millis(400),
+    request_timeout: Duration::from_millis(800),
+    max_connections: 4,
+    grace: Duration::from_millis(600),
+};
+
+/// A server on a fresh port; dropping the sender stops it.
+async fn start(
+    dir: &tempfile::TempDir,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let config = Config {
+        port: 0,
+        data_dir: dir.path().join("data"),
+        caller_header: None,
+        access_keys_file: None,
+        cache_ttl: Duration::ZERO,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, app(&config).unwrap(), LIMITS, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop, server)
+}
+
+/// Reads until the server closes the connection (or `within` passes); what it sent.
+fn read_to_close(stream: &mut TcpStream, within: Duration) -> Option<String> {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut out = Vec::new();
+    match stream.read_to_end(&mut out) {
+        Ok(_) => Some(String::from_utf8_lossy(&out).into_owned()),
+        Err(_) => None,
+    }
+}
+
+fn health(addr: &str) -> String {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return String::new();
+    };
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    read_to_close(&mut s, Duration::from_secs(5)).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_headers_and_idle_connections_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _stop, _) = start(&dir).await;
+    let a = addr.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut slow = TcpStream::connect(&a).unwrap();
+        slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let started = Instant::now();
+        assert!(
+            read_to_close(&mut slow, Duration::from_secs(3)).is_some(),
+            "never closed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let mut idle = TcpStream::connect(&a).unwrap();
+        idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let answered = read_to_close(&mut idle, Duration::from_secs(3)).expect("closed when idle");
+        assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hoarded_connections_do_not_stop_health_for_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _stop, _) = start(&dir).await;
+    let a = addr.clone();
+    tokio::task::spawn_blocking(move || {
+        // Twice the cap of silent connections.
+        let _hoard: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(&a).unwrap()).collect();
+        let started = Instant::now();
+        let answer = health(&a);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_is_answered_408_with_the_contracts_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _stop, _) = start(&dir).await;
+    tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        s.write_all(b"POST /traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"tra")
+            .unwrap();
+        let answer = read_to_close(&mut s, Duration::from_secs(3)).expect("answered and closed");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.to_ascii_lowercase().contains("x-request-id: "), "{answer}");
+        assert!(answer.contains(r#""error_code":"CTS.0408""#), "{answer}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_answers_what_is_in_flight_and_does_not_wait_for_a_stalled_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, stop, server) = start(&dir).await;
+    let a = addr.clone();
+    let stalled = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(&a).unwrap();
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        drop(s);
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(2), server)
+        .await
+        .expect("the stop is bounded")
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(TcpStream::connect(&addr).is_err(), "no longer accepting");
+    stalled.await.unwrap();
+}
+
+/// The binary itself: SIGTERM stops it cleanly, with a line in its log.
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_local-server"))
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", dir.path().join("data"))
+        .env("LOG_FORMAT", "text")
+        .stdout(log)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !health(&addr).starts_with("HTTP/1.1 200") {
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("SIGTERM: stopping"), "{log}");
+}
