@@ -6,6 +6,9 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use rules_api::{declares_json, read_body, ApiError, CallerProject};
@@ -17,10 +20,10 @@ pub fn routes(handler: Arc<Handler>) -> Router {
         .with_state(handler)
 }
 
-async fn intake(
-    State(handler): State<Arc<Handler>>,
-    req: Request,
-) -> Result<Json<Summary>, ApiError> {
+/// 200 with the summary when every item was handled or refused for its own content; 503 with
+/// the summary when something else failed (a publish, the store), so that the sender sends the
+/// input again: only the pairs still missing are published then.
+async fn intake(State(handler): State<Arc<Handler>>, req: Request) -> Result<Response, ApiError> {
     if declares_json(req.headers()) != Some(true) {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -32,5 +35,10 @@ async fn intake(
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::BadRequest("the body must be UTF-8 JSON".into()))?;
-    Ok(Json(handler.handle_for(text, caller.as_deref()).await))
+    let summary: Summary = handler.handle_for(text, caller.as_deref()).await;
+    if summary.delivery_failed() {
+        let retry = [(RETRY_AFTER, HeaderValue::from_static("1"))];
+        return Ok((StatusCode::SERVICE_UNAVAILABLE, retry, Json(summary)).into_response());
+    }
+    Ok(Json(summary).into_response())
 }

@@ -180,3 +180,35 @@ async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text(
         "{email}"
     );
 }
+
+/// A trace that could not be delivered is answered 503 (send it again; only what is missing
+/// is published then); one refused for its own content is not a reason to send it again.
+#[tokio::test]
+async fn a_failed_delivery_is_503_and_a_bad_trace_is_not() {
+    let local = Local::new();
+    let project = "24edf66e79d04187acb99a463e610764";
+    let rule = serde_json::json!({"notification_name": "remediate", "operation_type": "complete",
+        "topic_id": format!("urn:fss:eu-west-1:{project}:function:default:lock_user")});
+    local.create(project, &rule).await;
+    // The functions' file cannot be written: a directory stands in its place.
+    let invocations = local.config.data_dir.join("invocations.jsonl");
+    std::fs::create_dir(&invocations).unwrap();
+    let trace =
+        serde_json::json!({"trace_id": "t1", "trace_name": "deleteUser", "service_type": "IAM",
+        "resource_type": "user", "project_id": project})
+        .to_string();
+    let (status, summary) = local.call("POST", "/traces", trace.clone()).await;
+    assert_eq!(status, 503, "{summary}");
+    assert_eq!(summary["published"], 0);
+    assert_eq!(summary["failures"].as_array().unwrap().len(), 1);
+    let (status, bad) = local.call("POST", "/traces", "[1]".into()).await;
+    assert_eq!(status, 200, "{bad}");
+    assert_eq!(bad["failures"].as_array().unwrap().len(), 1);
+    std::fs::remove_dir(&invocations).unwrap();
+    let (status, summary) = local.call("POST", "/traces", trace).await;
+    assert_eq!(
+        (status, summary["published"].as_u64()),
+        (200, Some(1)),
+        "{summary}"
+    );
+}

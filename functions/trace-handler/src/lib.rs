@@ -41,6 +41,10 @@ pub struct Failure {
     /// A publish that fails alike on every retry until an operator mends the topic or rule.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub permanent: bool,
+    /// The item itself is at fault (malformed, or of another project than the caller's): no
+    /// retry will do better.
+    #[serde(skip)]
+    pub input: bool,
 }
 
 /// What one input came to.
@@ -57,6 +61,13 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// True when some item failed for another reason than its own content: a publish, the
+    /// rules or the dedup log failed, and sending the input again may succeed (and publishes
+    /// only what is missing).
+    pub fn delivery_failed(&self) -> bool {
+        self.failures.iter().any(|f| !f.input)
+    }
+
     /// What the Lambda function answers: for SQS, the partial batch response; otherwise the
     /// summary, or an error naming the failed items, so that the invoker retries them.
     pub fn lambda_response(&self) -> Result<serde_json::Value, String> {
@@ -194,14 +205,14 @@ impl Handler {
                 Ok(t) => t,
                 Err(e) => {
                     tracing::warn!(item = i, message_id = ?item.message_id, error = %e, "malformed trace item");
-                    fail(&mut failed, i, item, e.to_string(), false);
+                    refuse(&mut failed, i, item, e.to_string());
                     continue;
                 }
             };
             if let Some(caller) = caller_project.filter(|c| *c != trace.project_id()) {
                 tracing::warn!(item = i, "a trace of another project than the caller's");
                 let why = format!("the trace is of another project than the caller's ({caller})");
-                fail(&mut failed, i, item, why, false);
+                refuse(&mut failed, i, item, why);
                 continue;
             }
             summary.traces += 1;
@@ -422,6 +433,23 @@ fn fail(
         message_id: from.message_id.clone(),
         error,
         permanent,
+        input: false,
+    });
+}
+
+/// Records an item that failed for its own content.
+fn refuse(
+    failed: &mut BTreeMap<usize, Failure>,
+    item: usize,
+    from: &rules::trace::envelope::Item,
+    error: String,
+) {
+    failed.entry(item).or_insert(Failure {
+        item,
+        message_id: from.message_id.clone(),
+        error,
+        permanent: false,
+        input: true,
     });
 }
 

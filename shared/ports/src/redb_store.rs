@@ -48,14 +48,31 @@ impl RedbStore {
         Ok(RedbStore { db: Arc::new(db) })
     }
 
+    /// Runs a write transaction's work off the async threads.
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.off_thread(f, write_err).await
+    }
+
+    /// Runs a read's work off the async threads; its failures are read failures.
+    async fn reading<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.off_thread(f, read_err).await
+    }
+
+    async fn off_thread<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+        failed: fn(String) -> StoreError,
+    ) -> Result<T, StoreError> {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || f(&db))
             .await
-            .map_err(|e| StoreError::Write(format!("storage task failed: {e}")))?
+            .map_err(|e| failed(format!("storage task failed: {e}")))?
     }
 }
 
@@ -168,7 +185,7 @@ impl NotificationStore for RedbStore {
 
     async fn get(&self, project_id: &str, id: &str) -> Result<Option<Notification>, StoreError> {
         let key = scoped_key(project_id, id);
-        self.blocking(move |db| {
+        self.reading(move |db| {
             let txn = db.begin_read().map_err(read_err)?;
             let rules = txn.open_table(RULES).map_err(read_err)?;
             let found = rules.get(key.as_str()).map_err(read_err)?;
@@ -179,7 +196,7 @@ impl NotificationStore for RedbStore {
 
     async fn list(&self, project_id: &str) -> Result<Vec<Notification>, StoreError> {
         let (from, to) = project_range(project_id);
-        self.blocking(move |db| {
+        self.reading(move |db| {
             let txn = db.begin_read().map_err(read_err)?;
             let rules = txn.open_table(RULES).map_err(read_err)?;
             let mut out = Vec::new();
