@@ -83,6 +83,8 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
     let functions = Arc::new(FileFunctions::new(
         config.data_dir.join("invocations.jsonl"),
     ));
+    topic.repair()?;
+    functions.repair()?;
     settle_after_a_stop(&store, &topic, &functions)?;
     let handler = Handler::new(
         store.clone(),

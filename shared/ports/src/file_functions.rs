@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rules::message::Message;
@@ -15,7 +16,7 @@ use crate::{PublishError, Publisher};
 /// payload is written as the function would receive it, the trace's bytes unchanged but for
 /// line breaks between its tokens, which become spaces so that one invocation stays one line.
 pub struct FileFunctions {
-    file: JsonLines,
+    file: Arc<JsonLines>,
 }
 
 impl FileFunctions {
@@ -25,7 +26,12 @@ impl FileFunctions {
         }
     }
 
-    fn append(&self, function: &str, messages: &[Message]) -> std::io::Result<()> {
+    /// Cuts a line a stop tore (run before serving).
+    pub fn repair(&self) -> std::io::Result<bool> {
+        self.file.repair()
+    }
+
+    fn lines(function: &str, messages: &[Message]) -> std::io::Result<Vec<u8>> {
         let function = serde_json::to_string(function)?;
         let mut lines = Vec::new();
         for m in messages {
@@ -40,7 +46,7 @@ impl FileFunctions {
             }));
             lines.extend_from_slice(b"}\n");
         }
-        self.file.append(&lines)
+        Ok(lines)
     }
 
     /// Which (function, trace id) pairs of `wanted` have an invocation in the file.
@@ -67,7 +73,10 @@ impl FileFunctions {
 #[async_trait]
 impl Publisher for FileFunctions {
     async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
-        let result = self.append(topic_id, messages);
+        let result = match Self::lines(topic_id, messages) {
+            Ok(lines) => self.file.append(lines).await,
+            Err(e) => Err(e),
+        };
         local_results(topic_id, messages, result, "invoked the local function")
     }
 }

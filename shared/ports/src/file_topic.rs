@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rules::message::Message;
@@ -26,7 +27,7 @@ struct Line<'a> {
 /// Appends `{"topic_id","subject","message","email","message_attributes"}` lines to a file
 /// (`$DATA_DIR/published.jsonl` in the local run), synced before `publish` returns.
 pub struct FileTopic {
-    file: JsonLines,
+    file: Arc<JsonLines>,
 }
 
 impl FileTopic {
@@ -36,7 +37,12 @@ impl FileTopic {
         }
     }
 
-    fn append(&self, messages: &[Message]) -> std::io::Result<()> {
+    /// Cuts a line a stop tore (run before serving).
+    pub fn repair(&self) -> std::io::Result<bool> {
+        self.file.repair()
+    }
+
+    fn lines(messages: &[Message]) -> std::io::Result<Vec<u8>> {
         let mut lines = Vec::new();
         for m in messages {
             let line = Line {
@@ -49,7 +55,7 @@ impl FileTopic {
             serde_json::to_writer(&mut lines, &line)?;
             lines.push(b'\n');
         }
-        self.file.append(&lines)
+        Ok(lines)
     }
 
     /// Which of `wanted` have a message in the file (lines that do not parse, such as one torn
@@ -77,7 +83,10 @@ impl FileTopic {
 #[async_trait]
 impl Publisher for FileTopic {
     async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
-        let result = self.append(messages);
+        let result = match Self::lines(messages) {
+            Ok(lines) => self.file.append(lines).await,
+            Err(e) => Err(e),
+        };
         // The subject names a user: log the topic and the count only.
         local_results(topic_id, messages, result, "published to the local topic")
     }

@@ -2,11 +2,11 @@
 //! records. redb runs one write transaction at a time, so every invariant is checked and
 //! written in a single transaction.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use rules::body::{parse_stored, MAX_NOTIFICATIONS_PER_PROJECT};
 use rules::Notification;
 
@@ -18,13 +18,77 @@ const RULES: TableDefinition<&str, &str> = TableDefinition::new("notifications")
 const NAMES: TableDefinition<&str, &str> = TableDefinition::new("notification_names");
 /// (trace id NUL notification id) → expiry, epoch ms: published pairs.
 const DEDUP: TableDefinition<&str, i64> = TableDefinition::new("published");
+/// (expiry as 20 digits NUL trace id NUL notification id) → (): published pairs by expiry, so
+/// that forgetting the expired costs what they are, not what the table holds.
+const EXPIRIES: TableDefinition<&str, ()> = TableDefinition::new("published_by_expiry");
+/// Expired pairs forgotten at most per mark, so that no write grows long.
+const PRUNE_BATCH: usize = 1000;
 /// (trace id NUL notification id) → `<lease end, epoch ms> <owner>`: pairs being published.
 const CLAIMS: TableDefinition<&str, &str> = TableDefinition::new("claims");
 
 /// Notification store and dedup log in one embedded database file.
 #[derive(Clone)]
 pub struct RedbStore {
-    db: Arc<Database>,
+    file: Arc<File>,
+}
+
+/// The open database, and where it lives: after a failed write (a full disk, say) redb
+/// refuses every transaction until the file is opened again, which [`File::recover`] does.
+struct File {
+    path: PathBuf,
+    db: RwLock<Option<Database>>,
+}
+
+impl File {
+    /// Runs `f` on the database (`failed` makes its error when there is none).
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, StoreError>,
+        failed: fn(String) -> StoreError,
+    ) -> Result<T, StoreError> {
+        let result = {
+            let db = self.db.read().unwrap_or_else(|e| e.into_inner());
+            match db.as_ref() {
+                Some(db) => f(db),
+                None => Err(failed(
+                    "the database could not be opened again after an I/O error".into(),
+                )),
+            }
+        };
+        if result.is_err() {
+            self.recover();
+        }
+        result
+    }
+
+    /// Opens the file again if the last I/O error left the database refusing transactions
+    /// (or closed), so that writes resume as soon as the disk takes them.
+    fn recover(&self) {
+        let poisoned = match self.db.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            None => true,
+            Some(db) => matches!(
+                db.begin_write(),
+                Err(redb::TransactionError::Storage(
+                    redb::StorageError::PreviousIo
+                ))
+            ),
+        };
+        if !poisoned {
+            return;
+        }
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        // Closed first: one process may hold the file open once.
+        *db = None;
+        match Database::create(&self.path) {
+            Ok(reopened) => {
+                tracing::warn!(path = %self.path.display(), "reopened the database after an I/O error");
+                *db = Some(reopened);
+            }
+            Err(e) => {
+                tracing::error!(path = %self.path.display(), error = %e, "cannot reopen the database; trying again at the next call");
+            }
+        }
+    }
 }
 
 fn write_err(e: impl std::fmt::Display) -> StoreError {
@@ -38,14 +102,21 @@ fn read_err(e: impl std::fmt::Display) -> StoreError {
 impl RedbStore {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(write_err)?;
+        let path = path.as_ref().to_owned();
+        let db = Database::create(&path).map_err(write_err)?;
         let txn = db.begin_write().map_err(write_err)?;
         for table in [RULES, NAMES, CLAIMS] {
             txn.open_table(table).map_err(write_err)?;
         }
         txn.open_table(DEDUP).map_err(write_err)?;
+        txn.open_table(EXPIRIES).map_err(write_err)?;
         txn.commit().map_err(write_err)?;
-        Ok(RedbStore { db: Arc::new(db) })
+        Ok(RedbStore {
+            file: Arc::new(File {
+                path,
+                db: RwLock::new(Some(db)),
+            }),
+        })
     }
 
     /// Runs a write transaction's work off the async threads.
@@ -69,8 +140,8 @@ impl RedbStore {
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
         failed: fn(String) -> StoreError,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db))
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || file.with(f, failed))
             .await
             .map_err(|e| failed(format!("storage task failed: {e}")))?
     }
@@ -227,35 +298,25 @@ impl RedbStore {
     /// The pairs claimed and not yet marked published or released: after a crash, those whose
     /// messages may or may not have gone out.
     pub fn open_claims(&self) -> Result<Vec<DedupKey>, StoreError> {
-        let txn = self.db.begin_read().map_err(read_err)?;
-        let claims = txn.open_table(CLAIMS).map_err(read_err)?;
-        let mut out = Vec::new();
-        for entry in claims.iter().map_err(read_err)? {
-            let (key, _) = entry.map_err(read_err)?;
-            if let Some((trace_id, notification_id)) = key.value().split_once('\u{0}') {
-                out.push(DedupKey {
-                    trace_id: trace_id.to_owned(),
-                    notification_id: notification_id.to_owned(),
-                });
-            }
-        }
-        Ok(out)
+        self.file.with(open_claims, read_err)
+    }
+
+    /// How many published pairs are remembered (expired ones go as later pairs are marked).
+    pub fn remembered(&self) -> Result<usize, StoreError> {
+        self.file.with(
+            |db| {
+                let txn = db.begin_read().map_err(read_err)?;
+                let published = txn.open_table(DEDUP).map_err(read_err)?;
+                Ok(published.len().map_err(read_err)? as usize)
+            },
+            read_err,
+        )
     }
 
     /// The topic (or function) of every stored rule that has one, by notification id: what a
     /// pair's message went to, when only its ids are known.
     pub fn targets_by_id(&self) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        let txn = self.db.begin_read().map_err(read_err)?;
-        let rules = txn.open_table(RULES).map_err(read_err)?;
-        let mut out = std::collections::HashMap::new();
-        for entry in rules.iter().map_err(read_err)? {
-            let (_, rule) = entry.map_err(read_err)?;
-            let n = from_json(rule.value())?;
-            if let Some(topic) = n.topic_id {
-                out.insert(n.notification_id, topic.as_str().to_owned());
-            }
-        }
-        Ok(out)
+        self.file.with(targets_by_id, read_err)
     }
 
     /// Settles the claims a stopped process left open, before this one serves: those whose
@@ -268,23 +329,100 @@ impl RedbStore {
         now_ms: i64,
         ttl_secs: i64,
     ) -> Result<(), StoreError> {
-        let open = self.open_claims()?;
-        let txn = self.db.begin_write().map_err(write_err)?;
-        {
-            let mut published = txn.open_table(DEDUP).map_err(write_err)?;
-            let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
-            for k in &open {
-                let key = dedup_key(k);
-                if sent.contains(k) {
-                    published
-                        .insert(key.as_str(), now_ms + ttl_secs * 1000)
-                        .map_err(write_err)?;
-                }
-                claims.remove(key.as_str()).map_err(write_err)?;
-            }
-        }
-        txn.commit().map_err(write_err)
+        self.file.with(
+            |db| settle_open_claims(db, sent, now_ms, ttl_secs),
+            write_err,
+        )
     }
+}
+
+fn expiry_key(expires: i64, key: &str) -> String {
+    format!("{:020}\u{0}{key}", expires.max(0))
+}
+
+/// Forgets up to [`PRUNE_BATCH`] published pairs expired by `now_ms` (a pair marked again
+/// since keeps its later expiry).
+fn prune(
+    published: &mut redb::Table<&str, i64>,
+    by_expiry: &mut redb::Table<&str, ()>,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let until = format!("{:020}", now_ms.max(0));
+    let expired: Vec<String> = by_expiry
+        .range(..until.as_str())
+        .map_err(write_err)?
+        .take(PRUNE_BATCH)
+        .map(|e| e.map(|(k, _)| k.value().to_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(write_err)?;
+    for entry in &expired {
+        by_expiry.remove(entry.as_str()).map_err(write_err)?;
+        let Some((_, key)) = entry.split_once('\u{0}') else {
+            continue;
+        };
+        let still_expired = published
+            .get(key)
+            .map_err(write_err)?
+            .is_some_and(|e| e.value() <= now_ms);
+        if still_expired {
+            published.remove(key).map_err(write_err)?;
+        }
+    }
+    Ok(())
+}
+
+fn open_claims(db: &Database) -> Result<Vec<DedupKey>, StoreError> {
+    let txn = db.begin_read().map_err(read_err)?;
+    let claims = txn.open_table(CLAIMS).map_err(read_err)?;
+    let mut out = Vec::new();
+    for entry in claims.iter().map_err(read_err)? {
+        let (key, _) = entry.map_err(read_err)?;
+        if let Some((trace_id, notification_id)) = key.value().split_once('\u{0}') {
+            out.push(DedupKey {
+                trace_id: trace_id.to_owned(),
+                notification_id: notification_id.to_owned(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn targets_by_id(db: &Database) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let txn = db.begin_read().map_err(read_err)?;
+    let rules = txn.open_table(RULES).map_err(read_err)?;
+    let mut out = std::collections::HashMap::new();
+    for entry in rules.iter().map_err(read_err)? {
+        let (_, rule) = entry.map_err(read_err)?;
+        let n = from_json(rule.value())?;
+        if let Some(topic) = n.topic_id {
+            out.insert(n.notification_id, topic.as_str().to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn settle_open_claims(
+    db: &Database,
+    sent: &std::collections::HashSet<DedupKey>,
+    now_ms: i64,
+    ttl_secs: i64,
+) -> Result<(), StoreError> {
+    let open = open_claims(db)?;
+    let txn = db.begin_write().map_err(write_err)?;
+    {
+        let mut published = txn.open_table(DEDUP).map_err(write_err)?;
+        let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
+        for k in &open {
+            let key = dedup_key(k);
+            if sent.contains(k) {
+                published
+                    .insert(key.as_str(), now_ms + ttl_secs * 1000)
+                    .map_err(write_err)?;
+            }
+            claims.remove(key.as_str()).map_err(write_err)?;
+        }
+    }
+    txn.commit().map_err(write_err)
 }
 
 #[async_trait]
@@ -343,11 +481,16 @@ impl DedupLog for RedbStore {
             let txn = db.begin_write().map_err(write_err)?;
             {
                 let mut published = txn.open_table(DEDUP).map_err(write_err)?;
+                let mut by_expiry = txn.open_table(EXPIRIES).map_err(write_err)?;
                 let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
                 for k in &keys {
                     published.insert(k.as_str(), expires).map_err(write_err)?;
+                    by_expiry
+                        .insert(expiry_key(expires, k).as_str(), ())
+                        .map_err(write_err)?;
                     claims.remove(k.as_str()).map_err(write_err)?;
                 }
+                prune(&mut published, &mut by_expiry, now_ms)?;
             }
             txn.commit().map_err(write_err)
         })

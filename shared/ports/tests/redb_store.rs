@@ -61,3 +61,39 @@ async fn the_embedded_dedup_log_publishes_each_pair_once() {
         "the others are free again"
     );
 }
+
+/// Published pairs are forgotten once expired, as later pairs are marked: the log does not
+/// grow with everything ever published.
+#[tokio::test]
+async fn expired_pairs_are_forgotten() {
+    use ports::{DedupKey, DedupLog};
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path().join("rules.redb")).unwrap();
+    let keys = |from: usize, to: usize| -> Vec<DedupKey> {
+        (from..to)
+            .map(|i| DedupKey {
+                trace_id: format!("t{i}"),
+                notification_id: "n".into(),
+            })
+            .collect()
+    };
+    store
+        .mark_published(&keys(0, 500), 1_000, 60)
+        .await
+        .unwrap();
+    // Still remembered within their time; one pair is marked again and lives longer.
+    store.mark_published(&keys(0, 1), 30_000, 60).await.unwrap();
+    store
+        .mark_published(&keys(500, 600), 50_000, 60)
+        .await
+        .unwrap();
+    assert_eq!(store.remembered().unwrap(), 600);
+    // 61 s after the first marks: those 499 have expired and go; the one marked again stays.
+    store
+        .mark_published(&keys(600, 601), 62_000, 60)
+        .await
+        .unwrap();
+    assert_eq!(store.remembered().unwrap(), 102);
+    let claims = store.claim(&keys(0, 2), "o", 62_000, 1000).await.unwrap();
+    assert_eq!(claims, [ports::Claim::Published, ports::Claim::Claimed]);
+}

@@ -489,3 +489,67 @@ fn an_update_keeps_identity_and_creation_time() {
         ("renamed", Status::Disabled)
     );
 }
+
+/// Each list-shaped field filled to the API's 1 MiB body limit is refused, naming the field
+/// and its limit (`cargo bench -p rules --bench validation` times it: milliseconds).
+#[test]
+fn a_body_of_one_long_list_is_refused_by_its_limit() {
+    let fill = |item: Value| vec![item; 60_000];
+    let cases = [
+        (
+            with(
+                base(),
+                "notify_user_list",
+                json!([{"user_group": "g", "user_list": fill(json!("user-1"))}]),
+            ),
+            "notify_user_list",
+            "at most 50 users",
+        ),
+        (
+            with(
+                base(),
+                "notify_user_list",
+                json!(fill(json!({"user_group": "g", "user_list": ["u"]}))),
+            ),
+            "notify_user_list",
+            "at most 10 user groups",
+        ),
+        (
+            with(
+                base(),
+                "operations",
+                json!([{"service_type": "ECS", "resource_type": "ecs", "trace_names": fill(json!("deleteServer"))}]),
+            ),
+            "operations",
+            "at most 1000 trace names",
+        ),
+        (
+            with(
+                base(),
+                "operations",
+                json!(fill(
+                    json!({"service_type": "ECS", "resource_type": "ecs", "trace_names": ["a"]})
+                )),
+            ),
+            "operations",
+            "at most 1000 trace names",
+        ),
+        (
+            with(
+                base(),
+                "filter",
+                json!({"is_support_filter": true, "condition": "AND", "rule": fill(json!("code = 200"))}),
+            ),
+            "filter",
+            "at most 6 conditions",
+        ),
+    ];
+    for (body, field, limit) in cases {
+        assert!(body.to_string().len() > 500_000);
+        let e = create_err(&body);
+        assert!(
+            e.to_string().contains(field) && e.to_string().contains(limit),
+            "{field}: {e}"
+        );
+    }
+}
