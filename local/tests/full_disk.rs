@@ -219,7 +219,10 @@ async fn a_write_the_disk_cannot_take_leaves_the_file_as_it_was() {
     let small = trace.to_string();
     let view = rules::trace::scan(&small).unwrap();
     let message = rules::message::render(&rule, &view, &small);
-    assert!(topic.publish(&message.topic_id, &[message.clone()]).await[0].is_ok());
+    assert!(topic
+        .publish(&message.topic_id, std::slice::from_ref(&message))
+        .await[0]
+        .is_ok());
     let before = std::fs::read(&path).unwrap();
     // A batch larger than the disk: it fails, and the file keeps only whole lines.
     let many = vec![message; 200];
