@@ -67,6 +67,8 @@ bench-all: venv bench
 	mkdir -p target/cold-start && cp target/release/rules-api target/release/trace-handler target/cold-start/
 	COLD_START_BINARIES=$(CURDIR)/target/cold-start cargo bench -p trace-handler --bench cold_start
 	cargo bench -p local-server --bench intake_load
+	RULES=100 cargo bench -p local-server --bench intake_load
+	cargo bench -p rules --bench validation
 
 ## Where the matcher's time goes: perf samples of the benchmark on 5 000 events (needs perf).
 profile:
