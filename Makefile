@@ -19,6 +19,7 @@ test: lint template unit arm64 api-clients console lambda-smoke bench-check
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	scripts/deps-check.sh
 
 unit: venv
 	cargo test --workspace -- --show-output

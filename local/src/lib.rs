@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
-use ports::{AccessKeyFile, DedupKey, FileFunctions, FileTopic, RedbStore, Targets};
+use local_adapters::{FileFunctions, FileTopic, RedbStore};
+use ports::{AccessKeyFile, DedupKey, Targets};
 use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use trace_handler::{Handler, InvalidatingStore};
 

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
+use local_adapters::FileTopic;
 use local_server::{app, Config};
-use ports::{FileTopic, Publisher};
+use ports::Publisher;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use ports::RedbStore;
+use local_adapters::RedbStore;
 use rules_api::{router, AppState, CallerPolicy, CallerProject};
 use serde_json::{json, Value};
 use tower::ServiceExt;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use ports::RedbStore;
+use local_adapters::RedbStore;
 use ports::{AccessKey, AccessKeyFile};
 use rules_api::lambda::with_gateway_context;
 use rules_api::{router, routes, with_request_ids, with_signatures, AppState, CallerPolicy};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_adapters::SnsPublisher;
 use axum::body::Body;
 use axum::http::Request;
-use ports::RedbStore;
+use local_adapters::RedbStore;
 use rules_api::{router, AppState, CallerPolicy};
 use serde_json::{json, Value};
 use test_support::Moto;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ports::{NotificationStore, RedbStore, StoreError};
+use local_adapters::RedbStore;
+use ports::{NotificationStore, StoreError};
 use rules::{CreateBody, Notification};
 use tokio::sync::Notify;
 use trace_handler::{InvalidatingStore, RuleCache};

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ports::{FileTopic, NotificationStore, PublishError, Publisher, RedbStore};
+use local_adapters::{FileTopic, RedbStore};
+use ports::{NotificationStore, PublishError, Publisher};
 use rules::message::Message;
 use rules::CreateBody;
 use serde_json::{json, Value};

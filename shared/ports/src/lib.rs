@@ -1,13 +1,9 @@
 //! Ports (small traits) for what the handlers need from the outside world: a notification
-//! store, a dedup log and a publisher; and the embedded implementations the local run uses:
-//! [`RedbStore`] (both store and dedup log, one file), [`FileTopic`] and [`FileFunctions`]. The AWS
-//! implementations live in the `aws-adapters` crate.
+//! store, a dedup log, a publisher, access keys and a topic check, with the conformance suite
+//! every store passes. The implementations sit on one axis: `local-adapters` (embedded, for the
+//! local run) and `aws-adapters` (DynamoDB, SNS, Lambda).
 
 mod access_keys;
-mod file_functions;
-mod file_topic;
-mod json_lines;
-mod redb_store;
 mod targets;
 
 use async_trait::async_trait;
@@ -15,9 +11,6 @@ use rules::message::Message;
 use rules::Notification;
 
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
-pub use file_functions::FileFunctions;
-pub use file_topic::FileTopic;
-pub use redb_store::RedbStore;
 pub use targets::Targets;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.
@@ -165,12 +158,6 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// The embedded stores' key for a project's item: `project` NUL `rest` (NUL cannot appear in
-/// project ids or names, which are validated).
-fn scoped_key(project_id: &str, rest: &str) -> String {
-    format!("{project_id}\u{0}{rest}")
 }
 
 #[cfg(feature = "conformance")]

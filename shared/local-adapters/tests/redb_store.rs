@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use local_adapters::RedbStore;
 use ports::conformance::{check_all, check_dedup};
-use ports::RedbStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_embedded_store_keeps_every_invariant() {

@@ -9,7 +9,7 @@ use rules::message::Message;
 use serde::Serialize;
 
 use crate::json_lines::JsonLines;
-use crate::{DedupKey, PublishError, Publisher};
+use ports::{DedupKey, PublishError, Publisher};
 
 /// One line of the local topic, fields in this order.
 #[derive(Serialize)]
@@ -104,7 +104,7 @@ pub(crate) fn local_results(
             tracing::info!(topic_id = target, count = messages.len(), "{done}");
             messages.iter().map(|_| Ok(())).collect()
         }
-        Err(e) => crate::all_failed(messages, || PublishError::Failed {
+        Err(e) => ports::all_failed(messages, || PublishError::Failed {
             topic: target.to_owned(),
             why: e.to_string(),
         }),

@@ -9,7 +9,7 @@ use rules::message::Message;
 
 use crate::file_topic::local_results;
 use crate::json_lines::JsonLines;
-use crate::{PublishError, Publisher};
+use ports::{PublishError, Publisher};
 
 /// Appends `{"function": <topic_id>, "payload": {"cts": <trace>}}` lines to a file
 /// (`$DATA_DIR/invocations.jsonl` in the local run), synced before `publish` returns. The

@@ -10,7 +10,9 @@ use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use rules::body::{parse_stored, MAX_NOTIFICATIONS_PER_PROJECT};
 use rules::Notification;
 
-use crate::{scoped_key, Claim, DedupKey, DedupLog, NotificationStore, StoreError};
+use ports::{Claim, DedupKey, DedupLog, NotificationStore, StoreError};
+
+use crate::scoped_key;
 
 /// (project NUL id) → the rule as the API shows it.
 const RULES: TableDefinition<&str, &str> = TableDefinition::new("notifications");

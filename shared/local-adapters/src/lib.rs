@@ -1,0 +1,18 @@
+//! The local run's implementations of the ports: [`RedbStore`] (notification store and dedup
+//! log in one embedded database file), [`FileTopic`] and [`FileFunctions`] (topic messages and
+//! function invocations as lines of files). The AWS implementations live in `aws-adapters`.
+
+mod file_functions;
+mod file_topic;
+mod json_lines;
+mod redb_store;
+
+pub use file_functions::FileFunctions;
+pub use file_topic::FileTopic;
+pub use redb_store::RedbStore;
+
+/// The embedded stores' key for a project's item: `project` NUL `rest` (NUL cannot appear in
+/// project ids or names, which are validated).
+fn scoped_key(project_id: &str, rest: &str) -> String {
+    format!("{project_id}\u{0}{rest}")
+}
