@@ -219,7 +219,7 @@ async fn a_write_the_disk_cannot_take_leaves_the_file_as_it_was() {
     .into_notification("n1".into(), P.into(), 0);
     let small = trace.to_string();
     let view = rules::trace::scan(&small).unwrap();
-    let message = rules::message::render(&rule, &view, &small);
+    let message = rules::message::render(&rule, &view, &small).unwrap();
     assert!(topic
         .publish(&message.topic_id, std::slice::from_ref(&message))
         .await[0]

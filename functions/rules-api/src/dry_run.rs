@@ -119,16 +119,17 @@ pub async fn dry_run(
                 Ok(trace) => {
                     let view = trace.view();
                     let explanation = explain(&rule, &view, trace.project_id());
-                    let would_publish = explanation.fires.then(|| {
-                        let m = render(&rule, &view, trace.json());
-                        Published {
-                            topic_id: m.topic_id,
+                    let would_publish = explanation
+                        .fires
+                        .then(|| render(&rule, &view, trace.json()))
+                        .flatten()
+                        .map(|m| Published {
+                            topic_id: m.topic_id.to_string(),
                             subject: m.subject,
                             message: m.message,
                             email: m.email,
                             message_attributes: m.attributes.into_iter().collect(),
-                        }
-                    });
+                        });
                     TraceResult {
                         item: n,
                         trace_id: Some(trace.trace_id().to_owned()),

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ports::{now_ms, StoreError, TopicProblem};
-use rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
+use rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
 use rules::{CreateBody, NotificationType, UpdateBody};
 use serde_json::json;
 
@@ -231,7 +231,7 @@ pub(crate) async fn check_deliverable(s: &AppState, n: &rules::Notification) -> 
 }
 
 fn check_project_id(p: &str) -> Result<()> {
-    if rules::model::is_project_id(p) {
+    if rules::limits::is_project_id(p) {
         Ok(())
     } else {
         Err(ApiError::BadRequest(

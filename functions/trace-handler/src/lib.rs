@@ -233,13 +233,17 @@ impl Handler {
             let view = trace.view();
             for r in compiled.matches(&view).iter() {
                 let rule = &compiled.rules()[r];
+                // Compiled rules are the active ones: each has a topic.
+                let Some(message) = render(rule, &view, trace.json()) else {
+                    continue;
+                };
                 pending.push(Pending {
                     item: i,
                     key: DedupKey {
                         trace_id: trace.trace_id().to_owned(),
                         notification_id: rule.notification_id.clone(),
                     },
-                    message: render(rule, &view, trace.json()),
+                    message,
                 });
             }
         }
@@ -308,7 +312,7 @@ impl Handler {
                 return;
             }
         };
-        let mut by_topic: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
+        let mut by_topic: BTreeMap<rules::TopicId, Vec<Pending>> = BTreeMap::new();
         for (p, claim) in pending.into_iter().zip(claims) {
             match claim {
                 Claim::Published => summary.duplicates += 1,
@@ -351,7 +355,7 @@ impl Handler {
                     Err(e) => {
                         if e.is_permanent() {
                             let seen = permanent
-                                .entry((p.key.notification_id.clone(), topic.clone()))
+                                .entry((p.key.notification_id.clone(), topic.to_string()))
                                 .or_insert((0, e.to_string()));
                             seen.0 += 1;
                         } else {

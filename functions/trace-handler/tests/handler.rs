@@ -9,6 +9,7 @@ use local_adapters::{FileTopic, RedbStore};
 use ports::{NotificationStore, PublishError, Publisher};
 use rules::message::Message;
 use rules::CreateBody;
+use rules::TopicId;
 use serde_json::{json, Value};
 use trace_handler::Handler;
 
@@ -133,19 +134,23 @@ struct Flaky {
 
 #[async_trait]
 impl Publisher for Flaky {
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
+    async fn publish(
+        &self,
+        topic: &TopicId,
+        messages: &[Message],
+    ) -> Vec<Result<(), PublishError>> {
         if self.failing.load(Ordering::SeqCst) {
             return messages
                 .iter()
                 .map(|_| {
                     Err(PublishError::Failed {
-                        topic: topic_id.into(),
+                        topic: topic.to_string(),
                         why: "injected".into(),
                     })
                 })
                 .collect();
         }
-        self.inner.publish(topic_id, messages).await
+        self.inner.publish(topic, messages).await
     }
 }
 

@@ -11,6 +11,7 @@ use aws_adapters::{DynamoDbStore, SnsPublisher};
 use ports::{NotificationStore, PublishError, Publisher};
 use rules::message::Message;
 use rules::CreateBody;
+use rules::TopicId;
 use serde_json::Value;
 use test_support::{create_rules_table, drain, subscribed_queue, Moto};
 use trace_handler::Handler;
@@ -26,7 +27,11 @@ struct FailFirst {
 
 #[async_trait]
 impl Publisher for FailFirst {
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
+    async fn publish(
+        &self,
+        topic: &TopicId,
+        messages: &[Message],
+    ) -> Vec<Result<(), PublishError>> {
         let (doomed, passing): (Vec<_>, Vec<_>) =
             messages.iter().enumerate().partition(|(_, m)| {
                 m.message.contains(&self.trace_id)
@@ -38,7 +43,7 @@ impl Publisher for FailFirst {
         let passing_messages: Vec<Message> = passing.iter().map(|(_, m)| (*m).clone()).collect();
         let mut passed = self
             .inner
-            .publish(topic_id, &passing_messages)
+            .publish(topic, &passing_messages)
             .await
             .into_iter();
         let mut results: Vec<Option<Result<(), PublishError>>> =
@@ -48,7 +53,7 @@ impl Publisher for FailFirst {
         }
         for (i, _) in &doomed {
             results[*i] = Some(Err(PublishError::Failed {
-                topic: topic_id.into(),
+                topic: topic.to_string(),
                 why: "injected".into(),
             }));
         }

@@ -17,7 +17,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use ports::{NotificationStore, StoreError};
-use rules::body::{parse_stored, MAX_NOTIFICATIONS_PER_PROJECT};
+use rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
+use rules::stored::parse_stored;
 use rules::Notification;
 
 /// Attempts for a transaction that lost a race (TransactionConflict) before giving up.

@@ -44,12 +44,12 @@ impl LambdaInvoker {
     /// The `FunctionName` and `Qualifier` to invoke for a topic id. The deployment's own
     /// functions are named by name alone, which Lambda reads as this account and region (and
     /// local emulators route by); any other ARN is passed as it is.
-    pub fn target(&self, topic_id: &str) -> Result<(String, Option<String>), PublishError> {
+    pub fn target(&self, topic: &TopicId) -> Result<(String, Option<String>), PublishError> {
+        let topic_id = topic.as_str();
         let unsupported = |why: &str| PublishError::Unsupported {
             topic: topic_id.to_owned(),
             why: why.to_owned(),
         };
-        let topic = TopicId::parse(topic_id).ok_or_else(|| unsupported("not a topic id"))?;
         if let Some((name, version)) = topic.fss_function() {
             return Ok((name, version.map(str::to_owned)));
         }
@@ -108,8 +108,13 @@ impl LambdaInvoker {
 
 #[async_trait]
 impl Publisher for LambdaInvoker {
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
-        let (name, qualifier) = match self.target(topic_id) {
+    async fn publish(
+        &self,
+        topic: &TopicId,
+        messages: &[Message],
+    ) -> Vec<Result<(), PublishError>> {
+        let topic_id = topic.as_str();
+        let (name, qualifier) = match self.target(topic) {
             Ok(t) => t,
             Err(e) => {
                 let why = e.to_string();
@@ -161,7 +166,7 @@ mod tests {
     }
 
     fn target(topic_id: &str) -> Option<(String, Option<String>)> {
-        invoker().target(topic_id).ok()
+        invoker().target(&TopicId::parse(topic_id)?).ok()
     }
 
     #[test]

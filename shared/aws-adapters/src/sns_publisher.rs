@@ -37,8 +37,8 @@ impl SnsPublisher {
     }
 
     /// The SNS topic ARN a topic id publishes to.
-    pub fn topic_arn(&self, topic_id: &str) -> Result<String, PublishError> {
-        sns_topic_arn(&self.smn_arn_prefix, topic_id)
+    pub fn topic_arn(&self, topic: &TopicId) -> Result<String, PublishError> {
+        sns_topic_arn(&self.smn_arn_prefix, topic)
     }
 
     async fn publish_batch(
@@ -102,8 +102,13 @@ impl SnsPublisher {
 
 #[async_trait]
 impl Publisher for SnsPublisher {
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
-        let arn = match self.topic_arn(topic_id) {
+    async fn publish(
+        &self,
+        topic: &TopicId,
+        messages: &[Message],
+    ) -> Vec<Result<(), PublishError>> {
+        let topic_id = topic.as_str();
+        let arn = match self.topic_arn(topic) {
             Ok(arn) => arn,
             Err(e) => {
                 let why = e.to_string();
@@ -124,20 +129,16 @@ impl Publisher for SnsPublisher {
 /// The SNS topic ARN a topic id publishes to: an SNS ARN as it is; an SMN URN
 /// `urn:smn:<region>:<project>:<name>` the topic `<project>_<name>` after `smn_arn_prefix`
 /// (`arn:<partition>:sns:<region>:<account>:`, the deployment's).
-pub fn sns_topic_arn(smn_arn_prefix: &str, topic_id: &str) -> Result<String, PublishError> {
-    let unsupported = |why: &str| PublishError::Unsupported {
-        topic: topic_id.to_owned(),
-        why: why.to_owned(),
-    };
-    let topic = TopicId::parse(topic_id).ok_or_else(|| unsupported("not a topic id"))?;
+pub fn sns_topic_arn(smn_arn_prefix: &str, topic: &TopicId) -> Result<String, PublishError> {
     if topic.kind() == NotificationType::Fun {
-        return Err(unsupported(
-            "function targets are not published through SNS",
-        ));
+        return Err(PublishError::Unsupported {
+            topic: topic.as_str().to_owned(),
+            why: "function targets are not published through SNS".into(),
+        });
     }
     Ok(match topic.sns_topic_name() {
         Some(name) => format!("{smn_arn_prefix}{name}"),
-        None => topic_id.to_owned(),
+        None => topic.as_str().to_owned(),
     })
 }
 
@@ -147,7 +148,7 @@ pub fn sns_topic_arn(smn_arn_prefix: &str, topic_id: &str) -> Result<String, Pub
 impl TopicCheck for SnsPublisher {
     async fn check(&self, topic: &TopicId) -> Result<(), TopicProblem> {
         let arn = self
-            .topic_arn(topic.as_str())
+            .topic_arn(topic)
             .map_err(|e| TopicProblem::Refused(e.to_string()))?;
         match self
             .client
@@ -279,24 +280,27 @@ mod tests {
     fn smn_urns_map_to_a_topic_of_the_deployment() {
         let p = publisher();
         assert_eq!(
-            p.topic_arn("urn:smn:cn-north-4:24edf66e:key_events")
+            p.topic_arn(&topic("urn:smn:cn-north-4:24edf66e:key_events"))
                 .unwrap(),
             "arn:aws:sns:eu-west-1:123456789012:24edf66e_key_events"
         );
         assert_eq!(
-            p.topic_arn("arn:aws:sns:us-east-1:210987654321:alerts")
+            p.topic_arn(&topic("arn:aws:sns:us-east-1:210987654321:alerts"))
                 .unwrap(),
             "arn:aws:sns:us-east-1:210987654321:alerts"
         );
         assert!(p
-            .topic_arn("arn:aws:lambda:eu-west-1:123456789012:function:f")
+            .topic_arn(&topic("arn:aws:lambda:eu-west-1:123456789012:function:f"))
             .is_err());
+    }
+
+    fn topic(id: &str) -> TopicId {
+        TopicId::parse(id).unwrap()
     }
 
     fn message(trace_id: &str, bytes: usize) -> Message {
         Message {
-            topic_id: "t".into(),
-            target: NotificationType::Smn,
+            topic_id: topic("urn:smn:r:p:t"),
             subject: String::new(),
             message: "m".repeat(bytes),
             email: None,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rules::message::Message;
+use rules::TopicId;
 
 use crate::file_topic::local_results;
 use crate::json_lines::JsonLines;
@@ -72,11 +73,20 @@ impl FileFunctions {
 
 #[async_trait]
 impl Publisher for FileFunctions {
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
-        let result = match Self::lines(topic_id, messages) {
+    async fn publish(
+        &self,
+        topic: &TopicId,
+        messages: &[Message],
+    ) -> Vec<Result<(), PublishError>> {
+        let result = match Self::lines(topic.as_str(), messages) {
             Ok(lines) => self.file.append(lines).await,
             Err(e) => Err(e),
         };
-        local_results(topic_id, messages, result, "invoked the local function")
+        local_results(
+            topic.as_str(),
+            messages,
+            result,
+            "invoked the local function",
+        )
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rules::message::Message;
+use rules::TopicId;
 use serde::Serialize;
 
 use crate::json_lines::JsonLines;
@@ -46,7 +47,7 @@ impl FileTopic {
         let mut lines = Vec::new();
         for m in messages {
             let line = Line {
-                topic_id: &m.topic_id,
+                topic_id: m.topic_id.as_str(),
                 subject: &m.subject,
                 message: &m.message,
                 email: m.email.as_deref(),
@@ -82,13 +83,22 @@ impl FileTopic {
 
 #[async_trait]
 impl Publisher for FileTopic {
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
+    async fn publish(
+        &self,
+        topic: &TopicId,
+        messages: &[Message],
+    ) -> Vec<Result<(), PublishError>> {
         let result = match Self::lines(messages) {
             Ok(lines) => self.file.append(lines).await,
             Err(e) => Err(e),
         };
         // The subject names a user: log the topic and the count only.
-        local_results(topic_id, messages, result, "published to the local topic")
+        local_results(
+            topic.as_str(),
+            messages,
+            result,
+            "published to the local topic",
+        )
     }
 }
 

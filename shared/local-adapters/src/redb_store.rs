@@ -7,7 +7,8 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
-use rules::body::{parse_stored, MAX_NOTIFICATIONS_PER_PROJECT};
+use rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
+use rules::stored::parse_stored;
 use rules::Notification;
 
 use ports::{Claim, DedupKey, DedupLog, NotificationStore, StoreError};

@@ -350,7 +350,7 @@ pub async fn mixed_clients_keep_every_invariant(
     logs.iter().map(|l| l.calls).sum()
 }
 
-const MAX: usize = rules::body::MAX_NOTIFICATIONS_PER_PROJECT;
+const MAX: usize = rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
 
 /// Runs every check of the claim protocol against `log`, with trace ids prefixed by `tag`.
 pub async fn check_dedup(log: Arc<dyn crate::DedupLog>, tag: &str) {

@@ -8,7 +8,7 @@ mod targets;
 
 use async_trait::async_trait;
 use rules::message::Message;
-use rules::Notification;
+use rules::{Notification, TopicId};
 
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
 pub use targets::Targets;
@@ -31,7 +31,7 @@ pub enum StoreError {
 }
 
 /// Notification rules, per project. Implementations enforce, atomically and under
-/// concurrency: at most [`rules::body::MAX_NOTIFICATIONS_PER_PROJECT`] rules a project; names
+/// concurrency: at most [`rules::limits::MAX_NOTIFICATIONS_PER_PROJECT`] rules a project; names
 /// unique in a project (renames included); all-or-nothing batch deletes; no update of a rule
 /// that does not exist (so an update never resurrects a deleted rule).
 #[async_trait]
@@ -124,7 +124,8 @@ impl PublishError {
 pub trait Publisher: Send + Sync {
     /// Publishes every message (all with the same `topic_id`); returns, per message, whether
     /// it was published.
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>>;
+    async fn publish(&self, topic: &TopicId, messages: &[Message])
+        -> Vec<Result<(), PublishError>>;
 }
 
 /// The same failure for every message of one call: the target, not a message, failed.

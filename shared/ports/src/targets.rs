@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rules::message::Message;
-use rules::NotificationType;
+use rules::{NotificationType, TopicId};
 
 use crate::{PublishError, Publisher};
 
@@ -16,11 +16,15 @@ pub struct Targets {
 
 #[async_trait]
 impl Publisher for Targets {
-    async fn publish(&self, topic_id: &str, messages: &[Message]) -> Vec<Result<(), PublishError>> {
-        let to = match messages.first().map(|m| m.target) {
-            Some(NotificationType::Fun) => &self.functions,
-            _ => &self.topics,
+    async fn publish(
+        &self,
+        topic: &TopicId,
+        messages: &[Message],
+    ) -> Vec<Result<(), PublishError>> {
+        let to = match topic.kind() {
+            NotificationType::Fun => &self.functions,
+            NotificationType::Smn => &self.topics,
         };
-        to.publish(topic_id, messages).await
+        to.publish(topic, messages).await
     }
 }

@@ -8,18 +8,9 @@ use serde_json::{Map, Value};
 use crate::catalog;
 use crate::error::{ErrorCode, ValidationError};
 use crate::filter::{Condition, Filter, Joiner};
-use crate::model::{Notification, NotificationType, Operation, OperationType, Status, UserGroup};
-use crate::topic::TopicId;
-
-/// Most trace names one rule may list, over all its operations.
-pub const MAX_TRACE_NAMES: usize = 1000;
-/// Most distinct `service_type` values one rule may list.
-pub const MAX_SERVICES: usize = 100;
-pub const MAX_USER_GROUPS: usize = 10;
-pub const MAX_USERS: usize = 50;
-pub const MAX_CONDITIONS: usize = 6;
-/// Most notifications one project may hold.
-pub const MAX_NOTIFICATIONS_PER_PROJECT: usize = 100;
+use crate::limits::*;
+use crate::model::{Notification, Operation, OperationType, Status, UserGroup};
+use crate::topic::{NotificationType, TopicId};
 
 type Result<T> = std::result::Result<T, ValidationError>;
 
@@ -45,6 +36,14 @@ pub struct UpdateBody {
     notification_id: String,
     status: Status,
     spec: Spec,
+}
+
+impl UpdateBody {
+    /// The rule as stored under `project_id`, created at `create_time`.
+    pub(crate) fn into_stored(self, project_id: String, create_time: i64) -> Notification {
+        self.spec
+            .into_notification(self.notification_id, self.status, project_id, create_time)
+    }
 }
 
 impl CreateBody {
@@ -154,21 +153,6 @@ pub fn check_topic_project(n: &Notification) -> Result<()> {
         )),
         _ => Ok(()),
     }
-}
-
-/// Reads back a rule as [`Notification`] serializes it (the storage format), checking it as a
-/// modify body so that no invalid rule enters the program from storage either.
-pub fn parse_stored(v: &Value) -> Result<Notification> {
-    let body = UpdateBody::from_value(v)?;
-    let o = root(v)?;
-    let project_id = required_str(o, "project_id", "project_id")?.to_owned();
-    let create_time = o
-        .get("create_time")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| ValidationError::invalid("create_time", "must be an integer"))?;
-    Ok(body
-        .spec
-        .into_notification(body.notification_id, body.status, project_id, create_time))
 }
 
 impl Spec {
@@ -490,7 +474,7 @@ fn parse_json(body: &[u8]) -> Result<Value> {
         .map_err(|e| ValidationError::invalid("body", format!("is not valid JSON ({e})")))
 }
 
-fn root(v: &Value) -> Result<&Map<String, Value>> {
+pub(crate) fn root(v: &Value) -> Result<&Map<String, Value>> {
     object(v, "body")
 }
 
@@ -504,7 +488,11 @@ fn array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>> {
         .ok_or_else(|| ValidationError::invalid(path, "must be an array"))
 }
 
-fn required_str<'a>(o: &'a Map<String, Value>, key: &str, path: &str) -> Result<&'a str> {
+pub(crate) fn required_str<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a str> {
     optional_str(o, key, path)?.ok_or_else(|| ValidationError::invalid(path, "is required"))
 }
 
@@ -514,38 +502,4 @@ fn optional_str<'a>(o: &'a Map<String, Value>, key: &str, path: &str) -> Result<
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(ValidationError::invalid(path, "must be a string")),
     }
-}
-
-fn is_notification_name(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-fn is_service_type(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.as_bytes()[0].is_ascii_alphabetic()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-fn is_resource_type(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.:/-".contains(&b))
-}
-
-/// `trace_name`: 1–64 characters of `[A-Za-z0-9._-]`, starting with a letter.
-pub fn is_trace_name(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.as_bytes()[0].is_ascii_alphabetic()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-fn is_principal_name(s: &str) -> bool {
-    (1..=64).contains(&s.chars().count()) && is_clean_text(s) && s.trim() == s
-}
-
-/// No control characters and no invisible format characters (zero-width space, BOM...).
-fn is_clean_text(s: &str) -> bool {
-    !s.chars().any(|c| c.is_control() || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}'))
 }

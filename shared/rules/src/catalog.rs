@@ -79,7 +79,7 @@ pub fn typical_operations() -> Vec<Operation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::body::{is_trace_name, MAX_SERVICES, MAX_TRACE_NAMES};
+    use crate::limits::{is_trace_name, MAX_SERVICES, MAX_TRACE_NAMES};
 
     #[test]
     fn every_catalog_name_is_a_valid_trace_name() {

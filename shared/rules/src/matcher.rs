@@ -16,7 +16,7 @@ use crate::trace::TraceView;
 
 /// Most rules one compiled set holds (the bits of a `u128`); a project holds at most 100.
 pub const MAX_RULES: usize = 128;
-const SLOTS: usize = crate::body::MAX_CONDITIONS;
+const SLOTS: usize = crate::limits::MAX_CONDITIONS;
 /// Longest service, resource type or trace name a rule can list; longer trace fields match
 /// no operation.
 const MAX_KEY_PART: usize = 64;

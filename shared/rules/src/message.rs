@@ -6,7 +6,8 @@
 
 use serde_json::json;
 
-use crate::model::{Notification, NotificationType};
+use crate::model::Notification;
+use crate::topic::{NotificationType, TopicId};
 use crate::trace::TraceView;
 
 /// Subjects stay below this many ASCII characters.
@@ -22,9 +23,8 @@ pub const MAX_ATTRIBUTE_VALUE: usize = 1024;
 /// One message for one (rule, trace) pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    pub topic_id: String,
-    /// Where it goes: a topic (`smn`) or a function (`fun`).
-    pub target: NotificationType,
+    /// Where it goes: a topic, or a function.
+    pub topic_id: TopicId,
     pub subject: String,
     /// For a topic, `{"notification":{id,name,project_id},"trace":<trace>}`, what SNS sends to
     /// every subscriber but email; for a function, the payload `{"cts":<trace>}`. The trace is
@@ -40,11 +40,16 @@ pub struct Message {
 }
 
 impl Message {
+    /// A topic (`smn`) or a function (`fun`).
+    pub fn target(&self) -> NotificationType {
+        self.topic_id.kind()
+    }
+
     /// What the target counts against its limit. A topic counts the subject, the `Message`
     /// string SNS gets ([`Message::sns_message`]) and each attribute's name, type and value; a
     /// function counts its payload.
     pub fn size(&self) -> usize {
-        if self.target == NotificationType::Fun {
+        if self.target() == NotificationType::Fun {
             return self.message.len();
         }
         let body = match &self.email {
@@ -89,8 +94,10 @@ fn json_string_len(s: &str) -> usize {
 }
 
 /// Renders the message of `rule` firing on a trace; `trace_json` is the trace as received.
-pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Message {
-    let target = rule.notification_type;
+/// `None` for a rule without a topic, which fires nowhere.
+pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Option<Message> {
+    let topic_id = rule.topic_id.clone()?;
+    let target = topic_id.kind();
     let head = json!({
         "id": rule.notification_id,
         "name": rule.notification_name,
@@ -123,12 +130,7 @@ pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Messa
         .collect(),
     };
     let mut m = Message {
-        topic_id: rule
-            .topic_id
-            .as_ref()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
-        target,
+        topic_id,
         subject: subject(trace),
         message: body(trace_json.trim(), None),
         email: (target == NotificationType::Smn)
@@ -154,7 +156,7 @@ pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Messa
         m.message = body(&text, Some(&cut));
         over = m.size().saturating_sub(MAX_MESSAGE_BYTES);
     }
-    m
+    Some(m)
 }
 
 /// `s` cut to at most `max` bytes, at a character boundary.
@@ -217,7 +219,7 @@ mod tests {
     #[test]
     fn the_message_carries_the_trace_verbatim() {
         let trace = r#"{"trace_id":"t1","trace_name":"deleteServer","service_type":"ECS","resource_type":"ecs","z":{"b":1,"a":2},"user":{"name":"ops-alice"},"trace_rating":"warning"}"#;
-        let m = render(&rule(), &scan(trace).unwrap(), trace);
+        let m = render(&rule(), &scan(trace).unwrap(), trace).unwrap();
         assert!(
             m.message.ends_with(&format!("\"trace\":{trace}}}")),
             "key order and spacing kept"
@@ -228,7 +230,7 @@ mod tests {
             serde_json::json!({"id": "n1", "name": "key_ops", "project_id": "p1"})
         );
         assert_eq!(m.subject, "[warning] ECS ecs deleteServer by ops-alice");
-        assert_eq!(m.topic_id, "urn:smn:r:p:t");
+        assert_eq!(m.topic_id.as_str(), "urn:smn:r:p:t");
         let names: Vec<&str> = m.attributes.iter().map(|(k, _)| *k).collect();
         assert_eq!(
             names,
@@ -278,7 +280,7 @@ mod tests {
             "request": "q".repeat(300_000), "response": {"body": "s".repeat(300_000)}
         }));
         assert!(trace.len() > 600_000);
-        let m = render(&rule(), &scan(&trace).unwrap(), &trace);
+        let m = render(&rule(), &scan(&trace).unwrap(), &trace).unwrap();
         assert!(m.size() <= MAX_MESSAGE_BYTES, "{}", m.size());
         let v: serde_json::Value = serde_json::from_str(&m.message).unwrap();
         assert_eq!(v["truncated"], serde_json::json!(["request", "response"]));
@@ -305,7 +307,7 @@ mod tests {
     #[test]
     fn a_trace_that_fits_is_not_touched() {
         let trace = trace_with(serde_json::json!({"request": "q".repeat(200_000)}));
-        let m = render(&rule(), &scan(&trace).unwrap(), &trace);
+        let m = render(&rule(), &scan(&trace).unwrap(), &trace).unwrap();
         assert!(m.message.ends_with(&format!("\"trace\":{trace}}}")));
     }
 
@@ -324,7 +326,7 @@ mod tests {
         ];
         for (i, extra) in shapes.into_iter().enumerate() {
             let trace = trace_with(extra);
-            let m = render(&rule(), &scan(&trace).unwrap(), &trace);
+            let m = render(&rule(), &scan(&trace).unwrap(), &trace).unwrap();
             assert!(m.size() <= MAX_MESSAGE_BYTES, "shape {i}: {}", m.size());
             let v: serde_json::Value = serde_json::from_str(&m.message).expect("valid JSON");
             assert!(!v["truncated"].as_array().unwrap().is_empty(), "shape {i}");

@@ -4,15 +4,7 @@
 use serde::Serialize;
 
 use crate::filter::Filter;
-use crate::topic::TopicId;
-
-/// A project id as the API takes it in paths: 1-64 of `A-Z a-z 0-9 _ -` (CTS project ids are
-/// 32 hex digits, AWS account ids 12 digits).
-pub fn is_project_id(p: &str) -> bool {
-    (1..=64).contains(&p.len())
-        && p.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+use crate::topic::{NotificationType, TopicId};
 
 /// Which operations a rule covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,24 +21,6 @@ pub enum OperationType {
 pub enum Status {
     Enabled,
     Disabled,
-}
-
-/// Where a rule's messages go: an SNS/SMN topic or a function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NotificationType {
-    Smn,
-    Fun,
-}
-
-impl NotificationType {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "smn" => Some(NotificationType::Smn),
-            "fun" => Some(NotificationType::Fun),
-            _ => None,
-        }
-    }
 }
 
 /// Trace names of one (service, resource type) pair, as the rule's author listed them.

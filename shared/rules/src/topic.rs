@@ -2,11 +2,27 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::model::NotificationType;
+/// Where a rule's messages go: an SNS/SMN topic or a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationType {
+    Smn,
+    Fun,
+}
+
+impl NotificationType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "smn" => Some(NotificationType::Smn),
+            "fun" => Some(NotificationType::Fun),
+            _ => None,
+        }
+    }
+}
 
 /// A validated `topic_id`: an SNS topic ARN or SMN URN (`smn`), or a Lambda function ARN or
 /// FunctionGraph URN (`fun`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopicId {
     raw: String,
     kind: NotificationType,
@@ -91,6 +107,12 @@ pub struct LambdaArn<'a> {
     pub account: &'a str,
     pub name: &'a str,
     pub qualifier: Option<&'a str>,
+}
+
+impl std::fmt::Display for TopicId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.raw)
+    }
 }
 
 impl Serialize for TopicId {

@@ -1,6 +1,6 @@
 //! Every validation rule of contract part 1, at its limit and one past it.
 
-use rules::body::parse_stored;
+use rules::stored::parse_stored;
 use rules::{
     CreateBody, ErrorCode, NotificationType, OperationType, Status, UpdateBody, ValidationError,
 };

@@ -92,7 +92,7 @@ impl Trace {
         };
         // Only a project that may hold rules: anything else would be looked up (and cached)
         // for nothing.
-        if !crate::model::is_project_id(&project_id) {
+        if !crate::limits::is_project_id(&project_id) {
             return Err(TraceError::BadProject);
         }
         let trace_id = view.trace_id.as_deref().unwrap_or_default().to_owned();
