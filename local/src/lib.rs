@@ -12,6 +12,7 @@ use ports::{AccessKeyFile, DedupKey, Targets};
 use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use trace_handler::{Handler, InvalidatingStore};
 
+mod refusals;
 mod serve;
 mod traces;
 

@@ -1,7 +1,8 @@
 //! Serving the local product over TCP, bounded against clients that stall or hoard: headers must
 //! arrive within a time (also the most a kept-alive connection may idle between requests), a
 //! request must be answered within a time, connections are capped, and a stop finishes the
-//! requests in flight, then closes what is left after a grace period.
+//! requests in flight, then closes what is left after a grace period. hyper's own refusals are
+//! answered as the contract's ([`JsonRefusals`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ use rules_api::ApiError;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
+
+use crate::refusals::JsonRefusals;
 
 /// How long a client may take, and how many may be connected.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +81,8 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             answer(app.clone(), req, limits.request_timeout)
         });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let stream = TokioIo::new(JsonRefusals::new(stream));
+        let connection = graceful.watch(http.serve_connection(stream, service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection closed");

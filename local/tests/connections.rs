@@ -197,3 +197,34 @@ fn sigterm_stops_the_server_cleanly() {
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
     assert!(log.contains("SIGTERM: stopping"), "{log}");
 }
+
+/// Requests hyper refuses before any handler (they cannot be parsed) are answered with the
+/// contract's body and an `X-Request-Id` too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_are_not_http_get_the_contracts_error_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _stop, _) = start(&dir).await;
+    tokio::task::spawn_blocking(move || {
+        let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+        let long_header = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(500_000));
+        let cases: [(&[u8], &str, &str); 4] = [
+            (b"POST /traces HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "400", "CTS.0003"),
+            (long_uri.as_bytes(), "414", "CTS.0414"),
+            (long_header.as_bytes(), "431", "CTS.0431"),
+            (b"NOT HTTP AT ALL\r\n\r\n", "400", "CTS.0003"),
+        ];
+        for (request, status, code) in cases {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            let _ = s.write_all(request);
+            let answer = read_to_close(&mut s, Duration::from_secs(5)).unwrap_or_default();
+            let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
+            assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{answer:.200}");
+            assert!(head.to_ascii_lowercase().contains("\r\nx-request-id: "), "{head}");
+            let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            assert_eq!(body["error_code"], code, "{answer:.300}");
+            assert!(body["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
+        }
+    })
+    .await
+    .unwrap();
+}
