@@ -22,7 +22,7 @@ pub use serve::{serve, Limits};
 const LOCAL_CACHE_SECS: u64 = 300;
 
 /// How long the local dedup log remembers a published (trace, rule) pair.
-const DEDUP_TTL_SECS: i64 = 345_600;
+const DEDUP_TTL_SECS: i64 = ports::DEFAULT_DEDUP_TTL_SECS as i64;
 
 pub struct Config {
     pub port: u16,
@@ -38,12 +38,8 @@ impl Config {
     /// Reads `PORT`, `DATA_DIR`, `CALLER_PROJECT_HEADER`, `ACCESS_KEYS_FILE` and
     /// `RULES_CACHE_SECONDS`.
     pub fn from_env() -> Result<Config, String> {
-        let port = match std::env::var("PORT") {
-            Ok(p) => p
-                .parse()
-                .map_err(|_| format!("PORT must be a port number, got {p:?}"))?,
-            Err(_) => 9000,
-        };
+        let port = u16::try_from(ports::env_number("PORT", 9000)?)
+            .map_err(|_| "PORT must be a port number (0-65535)".to_owned())?;
         Ok(Config {
             port,
             data_dir: std::env::var("DATA_DIR")
@@ -55,14 +51,12 @@ impl Config {
             access_keys_file: std::env::var_os("ACCESS_KEYS_FILE")
                 .filter(|f| !f.is_empty())
                 .map(PathBuf::from),
-            cache_ttl: match std::env::var("RULES_CACHE_SECONDS") {
-                Ok(s) => Duration::from_secs(s.parse().map_err(|_| {
-                    format!("RULES_CACHE_SECONDS must be a whole number, got {s:?}")
-                })?),
-                // Every change comes through this process's API, which invalidates the cache:
-                // changes apply at once. The period only bounds what an outside edit waits.
-                Err(_) => Duration::from_secs(LOCAL_CACHE_SECS),
-            },
+            // Every change comes through this process's API, which invalidates the cache:
+            // changes apply at once. The period only bounds what an outside edit waits.
+            cache_ttl: Duration::from_secs(ports::env_number(
+                "RULES_CACHE_SECONDS",
+                LOCAL_CACHE_SECS,
+            )?),
         })
     }
 }

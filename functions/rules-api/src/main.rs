@@ -39,12 +39,7 @@ async fn main() -> Result<(), Error> {
     };
     let app = match mode.as_str() {
         "aksk" => {
-            let cache = match std::env::var("ACCESS_KEYS_CACHE_SECONDS") {
-                Ok(s) => s.parse().map_err(|_| {
-                    format!("ACCESS_KEYS_CACHE_SECONDS must be a whole number, got {s:?}")
-                })?,
-                Err(_) => 60,
-            };
+            let cache = ports::env_number("ACCESS_KEYS_CACHE_SECONDS", 60)?;
             let keys = CachedAccessKeys::new(store, Duration::from_secs(cache));
             let app = with_signatures(routes(state), Arc::new(keys));
             with_gateway_context(

@@ -2,6 +2,8 @@
 //! through the API takes effect within `ttl` (at once where the API runs in the same process
 //! and invalidates, as locally), and rule reads per trace amortize far below one.
 //!
+//! Its clock is tokio's, so that tests can move it.
+//!
 //! Bounded: at most [`MAX_PROJECTS`] projects are kept, the least recently used going first.
 //! One read per project at a time (concurrent misses wait for it), and no lock is held across
 //! the store read but that project's own.
@@ -9,7 +11,9 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use ports::{NotificationStore, StoreError};

@@ -9,6 +9,8 @@
 //! starts too close to it: what is left is reported for a retry.
 
 mod cache;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -66,62 +68,6 @@ impl Summary {
     /// only what is missing).
     pub fn delivery_failed(&self) -> bool {
         self.failures.iter().any(|f| !f.input)
-    }
-
-    /// What the Lambda function answers: for SQS, the partial batch response; otherwise the
-    /// summary, or an error naming the failed items, so that the invoker retries them.
-    pub fn lambda_response(&self) -> Result<serde_json::Value, String> {
-        if self.shape == Some(Shape::Sqs) {
-            return Ok(self.batch_item_failures());
-        }
-        if !self.failures.is_empty() {
-            let items: Vec<String> = self
-                .failures
-                .iter()
-                .map(|f| format!("item {}: {}", f.item, f.error))
-                .collect();
-            return Err(items.join("; "));
-        }
-        serde_json::to_value(self).map_err(|e| e.to_string())
-    }
-
-    /// The summary as a CloudWatch Embedded Metric Format line (namespace
-    /// `KeyEventNotifications`): CloudWatch turns it into metrics from the function's log,
-    /// with no call to make. Failed items count as `FailedPermanent` (a topic or rule to mend)
-    /// or `FailedRetried` (anything a retry may mend).
-    pub fn metrics(&self, timestamp_ms: i64) -> serde_json::Value {
-        let permanent = self.failures.iter().filter(|f| f.permanent).count();
-        let counts = [
-            ("Traces", self.traces),
-            ("Matches", self.matches),
-            ("Published", self.published),
-            ("Duplicates", self.duplicates),
-            ("FailedPermanent", permanent),
-            ("FailedRetried", self.failures.len() - permanent),
-        ];
-        let names: Vec<_> = counts
-            .iter()
-            .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
-            .collect();
-        let mut line = serde_json::json!({"_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": METRICS_NAMESPACE, "Dimensions": [[]], "Metrics": names}],
-        }});
-        for (name, n) in counts {
-            line[name] = n.into();
-        }
-        line
-    }
-
-    /// The SQS partial batch response: the failed items' message ids.
-    pub fn batch_item_failures(&self) -> serde_json::Value {
-        let ids: Vec<_> = self
-            .failures
-            .iter()
-            .filter_map(|f| f.message_id.as_ref())
-            .map(|id| serde_json::json!({"itemIdentifier": id}))
-            .collect();
-        serde_json::json!({"batchItemFailures": ids})
     }
 }
 
@@ -412,9 +358,6 @@ impl Handler {
         }
     }
 }
-
-/// The CloudWatch namespace of the handler's metrics.
-pub const METRICS_NAMESPACE: &str = "KeyEventNotifications";
 
 /// How long a claim keeps other invocations off a pair: longer than an invocation runs (30 s),
 /// shorter than SQS waits before delivering an item again (180 s).

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_adapters::{function_arn_prefix, DynamoDbStore, LambdaInvoker, SnsPublisher};
 use lambda_runtime::{run, service_fn, tracing, Diagnostic, Error, LambdaEvent};
+use ports::{env_number, DEFAULT_DEDUP_TTL_SECS};
 use serde_json::value::RawValue;
 use trace_handler::Handler;
 
@@ -22,22 +23,13 @@ fn var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
 }
 
-fn number(name: &str, default: u64) -> Result<u64, String> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
-        Err(_) => Ok(default),
-    }
-}
-
 impl Config {
     fn from_env() -> Result<Config, String> {
         Ok(Config {
             table: var("TABLE_NAME")?,
             smn_arn_prefix: var("SMN_TOPIC_ARN_PREFIX")?,
-            cache_ttl: Duration::from_secs(number("RULES_CACHE_SECONDS", 10)?),
-            dedup_ttl_secs: number("DEDUP_TTL_SECONDS", 345_600)? as i64,
+            cache_ttl: Duration::from_secs(env_number("RULES_CACHE_SECONDS", 10)?),
+            dedup_ttl_secs: env_number("DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)? as i64,
         })
     }
 }

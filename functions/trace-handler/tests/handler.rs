@@ -183,7 +183,7 @@ async fn a_failed_publish_is_retried_and_then_delivered_once() {
     assert_eq!(s.published().len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rules_change_within_the_cache_period() {
     let s = Setup::new();
     let handler = s.handler(s.topic(), Duration::from_millis(300));
@@ -195,7 +195,7 @@ async fn rules_change_within_the_cache_period() {
         0,
         "cached for the period"
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::advance(Duration::from_millis(350)).await;
     assert_eq!(
         handler.handle(&trace).await.matches,
         1,

@@ -154,6 +154,23 @@ pub trait TopicCheck: Send + Sync {
     async fn check(&self, topic: &rules::topic::TopicId) -> Result<(), TopicProblem>;
 }
 
+/// A whole number from the environment variable `name`, or `default` when it is unset; an
+/// error naming the variable when it is set to anything else.
+pub fn env_number(name: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// How long a published (trace, rule) pair is remembered, by default: four days, longer than
+/// any source redelivers (SQS keeps a message at most 4 days by default, then the dead-letter
+/// queue's redrive starts a new delivery).
+pub const DEFAULT_DEDUP_TTL_SECS: u64 = 345_600;
+
 /// Now, in epoch milliseconds: the time base of `create_time` and dedup expiries.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
