@@ -3,8 +3,7 @@
 //! trace: whether it fires, each check with what it compared, and what would be published.
 //! It validates the rule as create does, and stores and publishes nothing.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ports::now_ms;
@@ -15,7 +14,8 @@ use rules::{CreateBody, Notification, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::handlers::{authorized_body, check_deliverable};
+use crate::extract::{JsonBytes, Project};
+use crate::handlers::check_deliverable;
 use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
@@ -64,10 +64,9 @@ struct Published {
 
 pub async fn dry_run(
     State(s): State<AppState>,
-    path: std::result::Result<Path<String>, PathRejection>,
-    req: Request,
+    Project(project_id): Project,
+    JsonBytes(bytes): JsonBytes,
 ) -> Result<Response, ApiError> {
-    let (project_id, bytes) = authorized_body(&s, path, req).await?;
     let body: DryRunBody = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::Invalid(ValidationError::invalid(
             "body",

@@ -1,10 +1,7 @@
 //! One function per call of contract part 1. Each authorizes, parses its input into valid
 //! values, makes one store call and shows the result.
 
-use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +10,8 @@ use rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
 use rules::{CreateBody, NotificationType, UpdateBody};
 use serde_json::json;
 
-use crate::{declares_json, read_body, ApiError, AppState};
+use crate::extract::{query, JsonBytes, Project};
+use crate::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -41,10 +39,9 @@ pub async fn method_not_allowed() -> ApiError {
 
 pub async fn create(
     State(s): State<AppState>,
-    path: std::result::Result<Path<String>, PathRejection>,
-    req: Request,
+    Project(project_id): Project,
+    JsonBytes(body): JsonBytes,
 ) -> Result<Response> {
-    let (project_id, body) = authorized_body(&s, path, req).await?;
     let body = CreateBody::parse(&body)?;
     let notification =
         body.into_notification(uuid::Uuid::new_v4().to_string(), project_id, now_ms());
@@ -56,10 +53,9 @@ pub async fn create(
 
 pub async fn update(
     State(s): State<AppState>,
-    path: std::result::Result<Path<String>, PathRejection>,
-    req: Request,
+    Project(project_id): Project,
+    JsonBytes(body): JsonBytes,
 ) -> Result<Response> {
-    let (project_id, body) = authorized_body(&s, path, req).await?;
     let body = UpdateBody::parse(&body)?;
     let existing = if body.notification_id().is_empty() {
         // The Terraform provider modifies a rule it has just created before it knows its id.
@@ -84,13 +80,11 @@ pub async fn update(
 
 pub async fn delete(
     State(s): State<AppState>,
-    path: std::result::Result<Path<String>, PathRejection>,
-    req: Request,
+    Project(project_id): Project,
+    uri: Uri,
 ) -> Result<Response> {
-    let (parts, _) = req.into_parts();
-    let project_id = authorized_project(&s, path, &parts)?;
     let mut ids: Vec<String> = Vec::new();
-    for id in query(&parts, "notification_id")
+    for id in query(&uri, "notification_id")
         .iter()
         .flat_map(|v| v.split(','))
         .map(str::trim)
@@ -120,16 +114,13 @@ pub async fn delete(
 
 pub async fn list(
     State(s): State<AppState>,
-    path: std::result::Result<Path<(String, String)>, PathRejection>,
-    req: Request,
+    Project(project_id): Project,
+    Path((_, kind)): Path<(String, String)>,
+    uri: Uri,
 ) -> Result<Response> {
-    let (parts, _) = req.into_parts();
-    let Path((project_id, kind)) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    s.policy.authorize(&parts, &project_id)?;
-    check_project_id(&project_id)?;
     let kind = NotificationType::parse(&kind)
         .ok_or_else(|| ApiError::BadRequest("notification_type must be smn or fun".into()))?;
-    let name = query(&parts, "notification_name").into_iter().next();
+    let name = query(&uri, "notification_name").into_iter().next();
     let notifications: Vec<_> = s
         .store
         .list(&project_id)
@@ -142,74 +133,27 @@ pub async fn list(
     Ok(Json(NotificationList { notifications }).into_response())
 }
 
-pub async fn quotas(
-    State(s): State<AppState>,
-    path: std::result::Result<Path<String>, PathRejection>,
-    req: Request,
-) -> Result<Response> {
-    let project_id = authorized_project(&s, path, &req.into_parts().0)?;
+pub async fn quotas(State(s): State<AppState>, Project(project_id): Project) -> Result<Response> {
     let used = s.store.list(&project_id).await?.len();
     Ok(Json(json!({"resources": [{"type": "smn_notification", "used": used, "quota": MAX_NOTIFICATIONS_PER_PROJECT}]}))
         .into_response())
 }
 
-pub async fn operations(
-    State(s): State<AppState>,
-    path: std::result::Result<Path<String>, PathRejection>,
-    req: Request,
-) -> Result<Response> {
-    let (parts, _) = req.into_parts();
-    authorized_project(&s, path, &parts)?;
-    let service = query(&parts, "service_type").into_iter().next();
-    let resource = query(&parts, "resource_type").into_iter().next();
+pub async fn operations(_: Project, uri: Uri) -> Result<Response> {
+    let service = query(&uri, "service_type").into_iter().next();
+    let resource = query(&uri, "resource_type").into_iter().next();
     if resource.is_some() && service.is_none() {
         return Err(ApiError::BadRequest(
             "resource_type needs service_type".into(),
         ));
     }
-    let typical = match query(&parts, "typical").into_iter().next().as_deref() {
+    let typical = match query(&uri, "typical").into_iter().next().as_deref() {
         None | Some("false") => false,
         Some("true") => true,
         Some(_) => return Err(ApiError::BadRequest("typical must be true or false".into())),
     };
     let operations = rules::catalog::entries(service.as_deref(), resource.as_deref(), typical);
     Ok(Json(json!({"operations": operations})).into_response())
-}
-
-/// Values of a query parameter, decoded, in order.
-fn query(parts: &Parts, key: &str) -> Vec<String> {
-    form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-        .collect()
-}
-
-fn authorized_project(
-    s: &AppState,
-    path: std::result::Result<Path<String>, PathRejection>,
-    parts: &Parts,
-) -> Result<String> {
-    let Path(project_id) = path.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    s.policy.authorize(parts, &project_id)?;
-    check_project_id(&project_id)?;
-    Ok(project_id)
-}
-
-/// Authorizes, then reads a JSON body of at most [`MAX_BODY_BYTES`].
-pub(crate) async fn authorized_body(
-    s: &AppState,
-    path: std::result::Result<Path<String>, PathRejection>,
-    req: Request,
-) -> Result<(String, Bytes)> {
-    let (parts, body) = req.into_parts();
-    let project_id = authorized_project(s, path, &parts)?;
-    if declares_json(&parts.headers) == Some(false) {
-        return Err(ApiError::BadRequest(
-            "Content-Type must be application/json".into(),
-        ));
-    }
-    let bytes = read_body(&parts.headers, body).await?;
-    Ok((project_id, bytes))
 }
 
 /// A URN names the rule's own project, and a topic exists where it is checked (on AWS). A
@@ -228,14 +172,4 @@ pub(crate) async fn check_deliverable(s: &AppState, n: &rules::Notification) -> 
         })?;
     }
     Ok(())
-}
-
-fn check_project_id(p: &str) -> Result<()> {
-    if rules::limits::is_project_id(p) {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest(
-            "project_id must be 1-64 characters of A-Z a-z 0-9 _ -".into(),
-        ))
-    }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod console;
 mod dry_run;
 mod error;
+mod extract;
 mod handlers;
 #[cfg(feature = "lambda")]
 pub mod lambda;
