@@ -101,7 +101,7 @@ impl Publisher for Sink {
         let mut fired = self.fired.lock().unwrap();
         let mut bytes = self.bytes.lock().unwrap();
         for m in messages {
-            *bytes += m.size();
+            *bytes += m.message.len();
             fired
                 .entry(m.trace_id.clone())
                 .or_default()

@@ -71,6 +71,12 @@ impl Summary {
     }
 }
 
+/// A published (or failed) match, its message handed over.
+struct Target {
+    item: usize,
+    key: DedupKey,
+}
+
 /// A match waiting to be published.
 struct Pending {
     item: usize,
@@ -289,9 +295,18 @@ impl Handler {
                 }
                 continue;
             }
-            let messages: Vec<Message> = group.iter().map(|p| p.message.clone()).collect();
+            let (targets, messages): (Vec<Target>, Vec<Message>) = group
+                .into_iter()
+                .map(|p| {
+                    let target = Target {
+                        item: p.item,
+                        key: p.key,
+                    };
+                    (target, p.message)
+                })
+                .unzip();
             let results = self.publisher.publish(&topic, &messages).await;
-            for (p, result) in group.into_iter().zip(results) {
+            for (p, result) in targets.into_iter().zip(results) {
                 match result {
                     Ok(()) => {
                         tracing::info!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, "published");
