@@ -169,3 +169,23 @@ fn a_function_payload_too_large_is_cut_and_says_so() {
     assert_eq!(payload["cts"]["trace_id"], "t1");
     assert_eq!(payload["truncated"], serde_json::json!(["request"]));
 }
+
+#[test]
+fn the_bound_is_never_below_the_size() {
+    for line in event("cts-traces.jsonl").lines() {
+        for trace in traces(line) {
+            for r in [
+                topic_rule(),
+                rule("urn:fss:eu-west-1:p1:function:default:f"),
+            ] {
+                let m = message(&r, &trace);
+                assert!(m.size_bound() >= m.size());
+            }
+        }
+    }
+    let quotes = serde_json::json!({"trace_id": "t", "trace_name": "x", "service_type": "S",
+        "resource_type": "r", "project_id": "p1", "request": "\"\u{1}".repeat(1000)})
+    .to_string();
+    let m = message(&topic_rule(), &traces(&quotes)[0]);
+    assert!(m.size_bound() >= m.size());
+}

@@ -229,3 +229,20 @@ fn escaped_keys_and_values_are_decoded() {
     assert_eq!(v.trace_name.as_deref(), Some("delete"));
     assert_eq!(v.user_name.as_deref(), Some("éve"));
 }
+
+/// A trace's fields read back equal what a fresh scan finds, escaped fields included.
+#[test]
+fn a_traces_view_is_what_its_scan_found() {
+    let mut docs: Vec<String> = event("cts-traces.jsonl")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    docs.push(
+        r#"{"trace_id":"t\u0031","trace_name":"de\"lete","service_type":"ECS","resource_type":"ecs","project_id":"p1","user":{"name":"\u00e9ve"},"code":403}"#
+            .to_owned(),
+    );
+    for doc in docs {
+        let trace = rules::Trace::from_json(doc.clone(), None).unwrap();
+        assert_eq!(trace.view(), scan(&doc).unwrap(), "{doc}");
+    }
+}

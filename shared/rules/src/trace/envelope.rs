@@ -119,7 +119,7 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
             .iter()
             .map(|t| Item {
                 message_id: None,
-                trace: single(t.get(), project.as_deref()),
+                trace: single(Cow::Borrowed(t.get()), project.as_deref()),
             })
             .collect();
         return (Shape::Direct, items);
@@ -128,7 +128,7 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
         Shape::Direct,
         vec![Item {
             message_id: None,
-            trace: single(input, None),
+            trace: single(Cow::Borrowed(input), None),
         }],
     )
 }
@@ -152,7 +152,7 @@ fn sqs_batch(input: &str) -> Option<Vec<Item>> {
                     .message_attributes
                     .and_then(|a| a.project_id?.string_value);
                 Item {
-                    trace: single(&r.body, project.as_deref()),
+                    trace: single(r.body, project.as_deref()),
                     message_id: Some(r.message_id),
                 }
             })
@@ -176,7 +176,7 @@ fn sqs_item(r: &RawValue) -> Item {
                 .message_attributes
                 .and_then(|a| a.project_id?.string_value);
             Item {
-                trace: single(&rec.body, project.as_deref()),
+                trace: single(Cow::Owned(rec.body), project.as_deref()),
                 message_id: Some(rec.message_id),
             }
         }
@@ -190,14 +190,16 @@ fn sqs_item(r: &RawValue) -> Item {
 }
 
 /// One trace-carrying document: an EventBridge event, a CloudTrail record or a CTS trace.
-fn single(doc: &str, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
+/// A body already unescaped into a `String` becomes the trace's text without a copy.
+fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
     // Most documents are CTS traces: one that names neither key of the other shapes anywhere
     // (nor could spell one with escapes) is read as one straight away, without first probing
     // its shape.
     if !doc.contains("\"detail-type\"") && !doc.contains("\"eventVersion\"") && !doc.contains("\\u")
     {
-        return Trace::from_json(doc, envelope_project);
+        return Trace::from_json(doc.into_owned(), envelope_project);
     }
+    let doc = doc.as_ref();
     let probe: Probe = serde_json::from_str(doc).unwrap_or_default();
     if probe.detail_type.is_some() {
         return event_bridge(&probe, envelope_project);

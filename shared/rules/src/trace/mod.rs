@@ -5,6 +5,7 @@
 pub mod cloudtrail;
 pub mod envelope;
 mod scan;
+mod spans;
 
 use std::borrow::Cow;
 
@@ -73,6 +74,8 @@ pub struct Trace {
     json: String,
     project_id: String,
     trace_id: String,
+    /// The scan's result, so that [`Trace::view`] reads no byte again.
+    spans: spans::Spans,
 }
 
 impl Trace {
@@ -96,10 +99,12 @@ impl Trace {
             return Err(TraceError::BadProject);
         }
         let trace_id = view.trace_id.as_deref().unwrap_or_default().to_owned();
+        let spans = spans::Spans::of(&view, &json);
         Ok(Trace {
             json,
             project_id,
             trace_id,
+            spans,
         })
     }
 
@@ -115,8 +120,8 @@ impl Trace {
         &self.trace_id
     }
 
-    /// The fields matching needs. Cannot fail: the JSON was checked when the trace was made.
+    /// The fields matching needs, as the scan that made the trace found them.
     pub fn view(&self) -> TraceView<'_> {
-        scan(&self.json).unwrap_or_default()
+        self.spans.view(&self.json)
     }
 }
