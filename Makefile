@@ -53,10 +53,15 @@ lambda-smoke: venv
 local-aws: venv
 	scripts/local-aws.sh
 
-## Matcher benchmark: every rules_<set>.json of $(WORKLOAD) (generated if absent), outputs in $(BENCH_OUT).
+## Matcher benchmark: every rules_<set>.json of $(WORKLOAD) (generated if absent), outputs in
+## $(BENCH_OUT); then the handler's whole path (SQS batches to published messages) on typical_100.
 bench:
 	@test -f $(WORKLOAD)/events.jsonl || python3 bench/gen_workload.py $(WORKLOAD) $(EVENTS)
 	cargo bench -p rules --bench matcher -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
+	cargo bench -p trace-handler --bench handler_path -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
+	@cmp -s $(BENCH_OUT)/typical_100.out $(BENCH_OUT)/handler_typical_100.out \
+	  && echo "handler_typical_100.out equals typical_100.out (sha256 $$(sha256sum < $(BENCH_OUT)/typical_100.out | cut -c1-16))" \
+	  || { echo "handler_typical_100.out differs from typical_100.out"; exit 1; }
 
 ## Every benchmark: matcher (seconds, and instructions per trace under callgrind, which a busy
 ## machine does not disturb), handler cost (AWS calls per 1000 traces), cold start of the
