@@ -11,13 +11,13 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
+mod common;
+
+use common::call;
 use local_adapters::FileTopic;
 use local_server::{app, Config};
 use ports::Publisher;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const P: &str = "24edf66e79d04187acb99a463e610764";
 
@@ -67,24 +67,6 @@ impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.path).status();
     }
-}
-
-async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (u16, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 fn traces(from: usize, to: usize) -> String {

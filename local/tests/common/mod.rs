@@ -35,21 +35,7 @@ impl Local {
     }
 
     pub async fn call(&self, method: &str, uri: &str, body: String) -> (u16, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .body(Body::from(body))
-            .unwrap();
-        let resp = self.app.clone().oneshot(req).await.unwrap();
-        let status = resp.status().as_u16();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        call(&self.app, method, uri, body).await
     }
 
     /// Creates the rule; its id.
@@ -86,4 +72,23 @@ impl Local {
             })
             .collect()
     }
+}
+
+/// One JSON call to `app` in process: status and parsed body (null when there is none).
+pub async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (u16, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }

@@ -49,28 +49,25 @@ impl Message {
     /// string SNS gets ([`Message::sns_message`]) and each attribute's name, type and value; a
     /// function counts its payload.
     pub fn size(&self) -> usize {
+        self.weigh(json_string_len)
+    }
+
+    /// At least [`Message::size`], found without reading the body: escaping at most
+    /// sextuples a byte.
+    pub fn size_bound(&self) -> usize {
+        self.weigh(|s| 6 * s.len() + 2)
+    }
+
+    /// The size, with `as_json_string` the length of a text written as a JSON string.
+    fn weigh(&self, as_json_string: impl Fn(&str) -> usize) -> usize {
         if self.target() == NotificationType::Fun {
             return self.message.len();
         }
         let body = match &self.email {
-            Some(email) => sns_structure_len(&self.message, email),
-            None => self.message.len(),
-        };
-        self.subject.len()
-            + body
-            + self
-                .attributes
-                .iter()
-                .map(|(k, v)| k.len() + "String".len() + v.len())
-                .sum::<usize>()
-    }
-
-    /// At least [`Message::size`], found without reading the body.
-    pub fn size_bound(&self) -> usize {
-        let escaped = |s: &str| 6 * s.len() + 2;
-        let body = match &self.email {
             Some(email) => {
-                escaped(&self.message) + escaped(email) + r#"{"default":,"email":}"#.len()
+                r#"{"default":,"email":}"#.len()
+                    + as_json_string(&self.message)
+                    + as_json_string(email)
             }
             None => self.message.len(),
         };
@@ -91,12 +88,6 @@ impl Message {
             None => self.message.clone(),
         }
     }
-}
-
-/// The length of `{"default":<body>,"email":<email>}` as [`Message::sns_message`] writes it,
-/// without writing it.
-fn sns_structure_len(body: &str, email: &str) -> usize {
-    r#"{"default":,"email":}"#.len() + json_string_len(body) + json_string_len(email)
 }
 
 /// The length of `s` as a JSON string literal, quotes included, as serde_json escapes it.
@@ -157,7 +148,7 @@ pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Optio
         notification_id: rule.notification_id.clone(),
         trace_id: trace.trace_id.as_deref().unwrap_or_default().to_owned(),
     };
-    // Escaping at most sextuples a byte: a message that fits so is not measured exactly.
+    // A message that fits at its bound is not measured exactly.
     let mut over = if m.size_bound() <= MAX_MESSAGE_BYTES {
         0
     } else {
