@@ -8,7 +8,6 @@ use async_trait::async_trait;
 use rules::message::Message;
 use rules::TopicId;
 
-use crate::file_topic::local_results;
 use crate::json_lines::JsonLines;
 use ports::{PublishError, Publisher};
 
@@ -78,15 +77,13 @@ impl Publisher for FileFunctions {
         topic: &TopicId,
         messages: &[Message],
     ) -> Vec<Result<(), PublishError>> {
-        let result = match Self::lines(topic.as_str(), messages) {
-            Ok(lines) => self.file.append(lines).await,
-            Err(e) => Err(e),
-        };
-        local_results(
-            topic.as_str(),
-            messages,
-            result,
-            "invoked the local function",
-        )
+        self.file
+            .publish(
+                topic.as_str(),
+                messages,
+                Self::lines(topic.as_str(), messages),
+                "invoked the local function",
+            )
+            .await
     }
 }

@@ -88,35 +88,14 @@ impl Publisher for FileTopic {
         topic: &TopicId,
         messages: &[Message],
     ) -> Vec<Result<(), PublishError>> {
-        let result = match Self::lines(messages) {
-            Ok(lines) => self.file.append(lines).await,
-            Err(e) => Err(e),
-        };
         // The subject names a user: log the topic and the count only.
-        local_results(
-            topic.as_str(),
-            messages,
-            result,
-            "published to the local topic",
-        )
-    }
-}
-
-/// Every message's result from one append: all sent, or all failed (to be retried).
-pub(crate) fn local_results(
-    target: &str,
-    messages: &[Message],
-    appended: std::io::Result<()>,
-    done: &'static str,
-) -> Vec<Result<(), PublishError>> {
-    match appended {
-        Ok(()) => {
-            tracing::info!(topic_id = target, count = messages.len(), "{done}");
-            messages.iter().map(|_| Ok(())).collect()
-        }
-        Err(e) => ports::all_failed(messages, || PublishError::Failed {
-            topic: target.to_owned(),
-            why: e.to_string(),
-        }),
+        self.file
+            .publish(
+                topic.as_str(),
+                messages,
+                Self::lines(messages),
+                "published to the local topic",
+            )
+            .await
     }
 }

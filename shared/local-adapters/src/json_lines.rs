@@ -7,6 +7,9 @@ use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use ports::PublishError;
+use rules::message::Message;
+
 pub(crate) struct JsonLines {
     path: PathBuf,
     lock: Mutex<()>,
@@ -43,6 +46,32 @@ impl JsonLines {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Appends the lines of `messages` (or fails them all), as a publisher answers: one
+    /// result a message. `done` is logged with the target and the count only (the lines may
+    /// name users).
+    pub(crate) async fn publish(
+        self: &Arc<Self>,
+        target: &str,
+        messages: &[Message],
+        lines: std::io::Result<Vec<u8>>,
+        done: &'static str,
+    ) -> Vec<Result<(), PublishError>> {
+        let appended = match lines {
+            Ok(lines) => self.append(lines).await,
+            Err(e) => Err(e),
+        };
+        match appended {
+            Ok(()) => {
+                tracing::info!(topic_id = target, count = messages.len(), "{done}");
+                messages.iter().map(|_| Ok(())).collect()
+            }
+            Err(e) => ports::all_failed(messages, || PublishError::Failed {
+                topic: target.to_owned(),
+                why: e.to_string(),
+            }),
+        }
     }
 
     /// Cuts a last line left without its newline by a crash; true when there was one.
