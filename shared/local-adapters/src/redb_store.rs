@@ -58,7 +58,8 @@ impl File {
                 )),
             }
         };
-        if result.is_err() {
+        // Only a storage failure can have left the database refusing transactions.
+        if matches!(result, Err(StoreError::Write(_) | StoreError::Read(_))) {
             self.recover();
         }
         result
