@@ -6,7 +6,9 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use local_server::{app, serve, Config, Limits};
+mod common;
+
+use local_server::{app, serve, Limits};
 
 const LIMITS: Limits = Limits {
     header_timeout: Duration::from_millis(400),
@@ -23,13 +25,7 @@ async fn start(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
-    let config = Config {
-        port: 0,
-        data_dir: dir.path().join("data"),
-        caller_header: None,
-        access_keys_file: None,
-        cache_ttl: Duration::ZERO,
-    };
+    let config = common::open_config(dir.path());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

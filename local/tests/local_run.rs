@@ -78,9 +78,13 @@ async fn traces_are_taken_as_json_only_so_that_no_web_page_can_post_them() {
 async fn a_600_kb_trace_is_published_once_cut_to_fit() {
     let local = Local::new();
     let project = "24edf66e79d04187acb99a463e610764";
-    let rule = serde_json::json!({"notification_name": "all_ops", "operation_type": "complete",
-        "topic_id": format!("urn:smn:eu-west-1:{project}:key_events")});
-    local.create(project, &rule).await;
+    local
+        .create_complete(
+            project,
+            "all_ops",
+            &format!("urn:smn:eu-west-1:{project}:key_events"),
+        )
+        .await;
     let trace = serde_json::json!({"trace_id": "large-1", "trace_name": "putBucketPolicy", "service_type": "OBS",
         "resource_type": "bucket", "project_id": project, "user": {"name": "ops-alice"},
         "request": "q".repeat(300_000), "response": "s".repeat(300_000)})
@@ -187,9 +191,13 @@ async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text(
 async fn a_failed_delivery_is_503_and_a_bad_trace_is_not() {
     let local = Local::new();
     let project = "24edf66e79d04187acb99a463e610764";
-    let rule = serde_json::json!({"notification_name": "remediate", "operation_type": "complete",
-        "topic_id": format!("urn:fss:eu-west-1:{project}:function:default:lock_user")});
-    local.create(project, &rule).await;
+    local
+        .create_complete(
+            project,
+            "remediate",
+            &format!("urn:fss:eu-west-1:{project}:function:default:lock_user"),
+        )
+        .await;
     // The functions' file cannot be written: a directory stands in its place.
     let invocations = local.config.data_dir.join("invocations.jsonl");
     std::fs::create_dir(&invocations).unwrap();

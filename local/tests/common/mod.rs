@@ -17,16 +17,21 @@ pub struct Local {
     _dir: tempfile::TempDir,
 }
 
+/// The local product's settings for tests: data under `dir`, open to all, no cache period.
+pub fn open_config(dir: &std::path::Path) -> Config {
+    Config {
+        port: 0,
+        data_dir: dir.join("data"),
+        caller_header: None,
+        access_keys_file: None,
+        cache_ttl: Duration::ZERO,
+    }
+}
+
 impl Local {
     pub fn new() -> Local {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            port: 0,
-            data_dir: dir.path().join("data"),
-            caller_header: None,
-            access_keys_file: None,
-            cache_ttl: Duration::ZERO,
-        };
+        let config = open_config(dir.path());
         Local {
             app: app(&config).unwrap(),
             config,
@@ -36,6 +41,13 @@ impl Local {
 
     pub async fn call(&self, method: &str, uri: &str, body: String) -> (u16, Value) {
         call(&self.app, method, uri, body).await
+    }
+
+    /// Creates a rule on every operation of `project`, to `target`; its id.
+    pub async fn create_complete(&self, project: &str, name: &str, target: &str) -> String {
+        let rule = serde_json::json!({"notification_name": name, "operation_type": "complete",
+            "topic_id": target});
+        self.create(project, &rule).await
     }
 
     /// Creates the rule; its id.
