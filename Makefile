@@ -58,7 +58,7 @@ local-aws: venv
 bench:
 	@test -f $(WORKLOAD)/events.jsonl || python3 bench/gen_workload.py $(WORKLOAD) $(EVENTS)
 	cargo bench -p rules --bench matcher -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
-	cargo bench -p trace-handler --bench handler_path -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
+	cargo bench -p handler-path-bench --bench handler_path -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
 	@cmp -s $(BENCH_OUT)/typical_100.out $(BENCH_OUT)/handler_typical_100.out \
 	  && echo "handler_typical_100.out equals typical_100.out (sha256 $$(sha256sum < $(BENCH_OUT)/typical_100.out | cut -c1-16))" \
 	  || { echo "handler_typical_100.out differs from typical_100.out"; exit 1; }

@@ -12,10 +12,12 @@ use ports::{AccessKeyFile, DedupKey, Targets};
 use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
 use trace_handler::{Handler, InvalidatingStore};
 
+mod linger;
 mod refusals;
 mod serve;
 mod traces;
 
+pub use linger::Linger;
 pub use serve::{serve, Limits};
 
 /// How long the local server reuses a project's compiled rules, by default.

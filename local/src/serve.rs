@@ -1,7 +1,8 @@
 //! Serving the local product over TCP, bounded against clients that stall or hoard: headers must
 //! arrive within a time (also the most a kept-alive connection may idle between requests), a
 //! request must be answered within a time, connections are capped, and a stop finishes the
-//! requests in flight, then closes what is left after a grace period. hyper's own refusals are
+//! requests in flight, then closes what is left after a grace period; a close lingers
+//! ([`Lingering`]) so that an answer given before the body was read reaches the client. hyper's own refusals are
 //! answered as the contract's ([`JsonRefusals`]).
 
 use std::future::Future;
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
+use crate::linger::{Linger, Lingering};
 use crate::refusals::JsonRefusals;
 
 /// How long a client may take, and how many may be connected.
@@ -31,6 +33,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// After a stop, for the requests in flight to finish.
     pub grace: Duration,
+    /// At a close, for a client still sending a body that was answered before it was read.
+    pub linger: Linger,
 }
 
 impl Default for Limits {
@@ -40,6 +44,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_connections: 256,
             grace: Duration::from_secs(10),
+            linger: Linger::default(),
         }
     }
 }
@@ -81,7 +86,7 @@ pub async fn serve(
         let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             answer(app.clone(), req, limits.request_timeout)
         });
-        let stream = TokioIo::new(JsonRefusals::new(stream));
+        let stream = TokioIo::new(JsonRefusals::new(Lingering::new(stream, limits.linger)));
         let connection = graceful.watch(http.serve_connection(stream, service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {

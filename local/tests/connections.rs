@@ -8,13 +8,18 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use local_server::{app, serve, Limits};
+use local_server::{app, serve, Limits, Linger};
 
 const LIMITS: Limits = Limits {
     header_timeout: Duration::from_millis(400),
     request_timeout: Duration::from_millis(800),
     max_connections: 4,
     grace: Duration::from_millis(600),
+    linger: Linger {
+        total: Duration::from_secs(3),
+        idle: Duration::from_millis(300),
+        bytes: 16 << 20,
+    },
 };
 
 /// A server on a fresh port; dropping the sender stops it.
@@ -220,6 +225,84 @@ async fn requests_that_are_not_http_get_the_contracts_error_body() {
             assert_eq!(body["error_code"], code, "{answer:.300}");
             assert!(body["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
         }
+    })
+    .await
+    .unwrap();
+}
+
+/// Writes a create request declaring `body_len` bytes, then `body_len` bytes at most (or until
+/// `within`), as a client that writes before it reads; how long until a write failed, if one did.
+fn send_body(
+    stream: &mut TcpStream,
+    body_len: usize,
+    pause: Duration,
+    within: Duration,
+) -> Option<Duration> {
+    let head = format!(
+        "POST /v3/24edf66e79d04187acb99a463e610764/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {body_len}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![b' '; 16 << 10];
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < body_len && started.elapsed() < within {
+        let n = chunk.len().min(body_len - sent);
+        if stream.write_all(&chunk[..n]).is_err() {
+            return Some(started.elapsed());
+        }
+        sent += n;
+        std::thread::sleep(pause);
+    }
+    None
+}
+
+/// A client that writes its whole body before reading still reads the 413 given before the body
+/// was read: the server reads and discards the rest before it closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_before_the_body_reaches_a_client_that_writes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _stop, _) = start(&dir).await;
+    tokio::task::spawn_blocking(move || {
+        for _ in 0..20 {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            let cut = send_body(&mut s, 4 << 20, Duration::ZERO, Duration::from_secs(10));
+            assert_eq!(cut, None, "the body could not be written whole");
+            let answer = read_to_close(&mut s, Duration::from_secs(5)).expect("answered");
+            assert!(answer.starts_with("HTTP/1.1 413"), "{answer:.200}");
+            assert!(answer.contains(r#""error_code":"CTS.0413""#), "{answer}");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// Lingering is bounded: a fast endless sender is cut at the byte bound, a slow one at the time
+/// bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_keeps_sending_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _stop, _) = start(&dir).await;
+    tokio::task::spawn_blocking(move || {
+        let mut fast = TcpStream::connect(&addr).unwrap();
+        let cut = send_body(&mut fast, 1 << 40, Duration::ZERO, Duration::from_secs(10));
+        let cut = cut.expect("a fast sender is cut");
+        assert!(
+            cut < LIMITS.linger.total,
+            "cut after {cut:?}, not at the byte bound"
+        );
+
+        let mut slow = TcpStream::connect(&addr).unwrap();
+        let cut = send_body(
+            &mut slow,
+            1 << 40,
+            Duration::from_millis(50),
+            Duration::from_secs(10),
+        );
+        let cut = cut.expect("a slow sender is cut");
+        assert!(
+            cut >= LIMITS.linger.total,
+            "cut after {cut:?}, before the time bound"
+        );
     })
     .await
     .unwrap();

@@ -170,15 +170,15 @@ impl Spec {
         };
         let (operation_type, operations) =
             match required_str(o, "operation_type", "operation_type")? {
-                "complete" => {
-                    if operations_given.is_some_and(|ops| !ops.is_empty()) {
-                        return Err(ValidationError::invalid(
-                            "operations",
-                            "must be empty when operation_type is complete",
-                        ));
-                    }
-                    (OperationType::Complete, Vec::new())
+                preset @ ("complete" | "typical")
+                    if operations_given.is_some_and(|ops| !ops.is_empty()) =>
+                {
+                    return Err(ValidationError::invalid(
+                        "operations",
+                        format!("must be empty when operation_type is {preset}"),
+                    ));
                 }
+                "complete" => (OperationType::Complete, Vec::new()),
                 "customized" => {
                     let ops = operations_given
                         .filter(|ops| !ops.is_empty())

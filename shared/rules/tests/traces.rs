@@ -246,3 +246,98 @@ fn a_traces_view_is_what_its_scan_found() {
         assert_eq!(trace.view(), scan(&doc).unwrap(), "{doc}");
     }
 }
+
+/// Records as people paste them from consoles and rule tests: `eventSource` and `eventName`
+/// make a CloudTrail record, whatever else is missing.
+#[test]
+fn trimmed_cloudtrail_records_are_known_by_event_source_and_name() {
+    let trimmed = serde_json::json!({
+        "eventSource": "ec2.amazonaws.com", "eventName": "TerminateInstances",
+        "recipientAccountId": "123456789012"
+    });
+    let (shape, items) = split(&trimmed.to_string());
+    assert_eq!(shape, Shape::Direct);
+    let trace = items[0].trace.as_ref().unwrap();
+    let v = trace.view();
+    assert_eq!(trace.project_id(), "123456789012");
+    assert_eq!(
+        (v.service_type.as_deref(), v.resource_type.as_deref()),
+        (Some("EC2"), Some("ec2"))
+    );
+    assert_eq!(
+        (
+            v.trace_name.as_deref(),
+            v.code.as_deref(),
+            v.trace_rating.as_deref()
+        ),
+        (Some("TerminateInstances"), Some("200"), Some("normal"))
+    );
+    assert_eq!(v.trace_type.as_deref(), Some("ApiCall"));
+    // No eventID: the id is the record's own, the same at every resend, another for another.
+    let again = split(&trimmed.to_string()).1;
+    assert_eq!(
+        again[0].trace.as_ref().unwrap().trace_id(),
+        trace.trace_id()
+    );
+    assert_eq!(trace.trace_id().len(), 36, "{}", trace.trace_id());
+    let other = serde_json::json!({
+        "eventSource": "ec2.amazonaws.com", "eventName": "StopInstances",
+        "recipientAccountId": "123456789012"
+    });
+    let other = split(&other.to_string()).1;
+    assert_ne!(
+        other[0].trace.as_ref().unwrap().trace_id(),
+        trace.trace_id()
+    );
+}
+
+#[test]
+fn trimmed_records_in_an_sqs_batch_take_the_attributes_project_when_they_name_none() {
+    let record = |name: &str, extra: serde_json::Value| {
+        let mut r = serde_json::json!({"eventSource": "iam.amazonaws.com", "eventName": name});
+        r.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        r.to_string()
+    };
+    let batch = serde_json::json!({"Records": [
+        {"messageId": "m1", "eventSource": "aws:sqs",
+         "body": record("CreateAccessKey", serde_json::json!({"eventID": "e-1", "recipientAccountId": "111122223333"})),
+         "messageAttributes": {"project_id": {"stringValue": "p-attribute", "dataType": "String"}}},
+        {"messageId": "m2", "eventSource": "aws:sqs", "body": record("DeleteUser", serde_json::json!({})),
+         "messageAttributes": {"project_id": {"stringValue": "p-attribute", "dataType": "String"}}},
+        {"messageId": "m3", "eventSource": "aws:sqs", "body": record("AttachUserPolicy", serde_json::json!({}))}
+    ]});
+    let (shape, items) = split(&batch.to_string());
+    assert_eq!(shape, Shape::Sqs);
+    let first = items[0].trace.as_ref().unwrap();
+    assert_eq!(
+        (first.trace_id(), first.project_id()),
+        ("e-1", "111122223333"),
+        "the record's own account wins"
+    );
+    let second = items[1].trace.as_ref().unwrap();
+    assert_eq!(second.project_id(), "p-attribute");
+    assert_eq!(second.view().trace_name.as_deref(), Some("DeleteUser"));
+    assert!(
+        matches!(
+            items[2].trace,
+            Err(TraceError::Missing("recipientAccountId"))
+        ),
+        "{:?}",
+        items[2].trace
+    );
+}
+
+/// A CTS trace that happens to carry an `eventSource` member is still a CTS trace.
+#[test]
+fn a_cts_trace_with_event_fields_stays_a_cts_trace() {
+    let trace = serde_json::json!({
+        "trace_id": "t-1", "trace_name": "deleteServer", "service_type": "ECS", "resource_type": "ecs",
+        "project_id": "p1", "eventSource": "x", "eventName": "y"
+    });
+    let (_, items) = split(&trace.to_string());
+    let v = items[0].trace.as_ref().unwrap().view().clone();
+    assert_eq!(v.trace_name.as_deref(), Some("deleteServer"));
+    assert_eq!(v.service_type.as_deref(), Some("ECS"));
+}

@@ -303,6 +303,18 @@ fn typical_is_stored_as_customized_with_the_catalog_preset() {
     assert_eq!(n.operations, rules::catalog::typical_operations());
 }
 
+/// The sent operations would be silently replaced by the preset: refused, as for complete.
+#[test]
+fn typical_and_complete_refuse_operations_and_take_an_empty_list() {
+    for preset in ["typical", "complete"] {
+        let body = with(base(), "operation_type", json!(preset));
+        assert_rejected(&body, "operations");
+        let invalid = with(body.clone(), "operations", json!([{"service_type": 7}]));
+        assert_rejected(&invalid, "operations");
+        assert!(CreateBody::from_value(&with(body, "operations", json!([]))).is_ok());
+    }
+}
+
 #[test]
 fn fifty_users_in_ten_groups_pass_and_one_more_of_either_fails() {
     assert!(CreateBody::from_value(&with(base(), "notify_user_list", users(10, 5))).is_ok());

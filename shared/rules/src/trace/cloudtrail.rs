@@ -3,12 +3,14 @@
 
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::{Trace, TraceError};
 
 /// Normalizes one CloudTrail record (contract part 2). The trace's project is the record's
-/// `recipientAccountId`.
-pub fn normalize(record: &RawValue) -> Result<Trace, TraceError> {
+/// `recipientAccountId`, else the one its envelope names. A record trimmed of its `eventID` (as
+/// people paste them) gets an id derived from its bytes, so that a resend is still one trace.
+pub fn normalize(record: &RawValue, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
     let r: Map<String, Value> = serde_json::from_str(record.get())
         .map_err(|_| TraceError::Unsupported("a CloudTrail record must be a JSON object".into()))?;
     let text = |key: &'static str| -> Result<&str, TraceError> {
@@ -71,7 +73,12 @@ pub fn normalize(record: &RawValue) -> Result<Trace, TraceError> {
         json!((id_str("type") == Some("Root")).to_string()),
     );
     let mut trace = Map::new();
-    trace.insert("trace_id".into(), json!(text("eventID")?));
+    let trace_id = match text("eventID") {
+        Ok(id) => id.to_owned(),
+        Err(TraceError::Missing(_)) => derived_trace_id(record.get()),
+        Err(e) => return Err(e),
+    };
+    trace.insert("trace_id".into(), json!(trace_id));
     trace.insert("trace_name".into(), json!(text("eventName")?));
     trace.insert(
         "trace_rating".into(),
@@ -112,14 +119,34 @@ pub fn normalize(record: &RawValue) -> Result<Trace, TraceError> {
         trace.insert("read_only".into(), json!(ro));
     }
     trace.insert("user".into(), Value::Object(user));
-    trace.insert("project_id".into(), json!(text("recipientAccountId")?));
+    match (text("recipientAccountId"), envelope_project) {
+        (Ok(account), _) => {
+            trace.insert("project_id".into(), json!(account));
+        }
+        (Err(TraceError::Missing(_)), Some(_)) => {}
+        (Err(e), _) => return Err(e),
+    }
     let mut json = serde_json::to_string(&Value::Object(trace)).unwrap_or_default();
     // Keep the record exactly as received: append it rather than re-serializing it.
     json.pop();
     json.push_str(",\"cloudtrail\":");
     json.push_str(record.get());
     json.push('}');
-    Trace::from_json(json, None)
+    Trace::from_json(json, envelope_project)
+}
+
+/// A UUID-shaped id from the SHA-256 of the record's bytes: the same record, the same id.
+fn derived_trace_id(record: &str) -> String {
+    let digest = Sha256::digest(record.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// `2026-11-25T09:14:07Z` or `2026-11-25T09:14:07.123Z` as epoch milliseconds (UTC only, as

@@ -37,10 +37,12 @@ struct Probe<'a> {
     traces: Option<Vec<&'a RawValue>>,
     #[serde(borrow, default)]
     project_id: Option<&'a RawValue>,
-    #[serde(rename = "eventVersion", borrow, default)]
-    event_version: Option<&'a RawValue>,
     #[serde(rename = "eventSource", borrow, default)]
     event_source: Option<&'a RawValue>,
+    #[serde(rename = "eventName", borrow, default)]
+    event_name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    trace_name: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -97,7 +99,7 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
             .iter()
             .map(|r| Item {
                 message_id: None,
-                trace: cloudtrail::normalize(r),
+                trace: cloudtrail::normalize(r, None),
             })
             .collect();
         return (Shape::Direct, items);
@@ -195,7 +197,7 @@ fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, Tr
     // Most documents are CTS traces: one that names neither key of the other shapes anywhere
     // (nor could spell one with escapes) is read as one straight away, without first probing
     // its shape.
-    if !doc.contains("\"detail-type\"") && !doc.contains("\"eventVersion\"") && !doc.contains("\\u")
+    if !doc.contains("\"detail-type\"") && !doc.contains("\"eventSource\"") && !doc.contains("\\u")
     {
         return Trace::from_json(doc.into_owned(), envelope_project);
     }
@@ -204,9 +206,10 @@ fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, Tr
     if probe.detail_type.is_some() {
         return event_bridge(&probe, envelope_project);
     }
-    if let (Some(_), Some(_)) = (probe.event_version, probe.event_source) {
+    // A CloudTrail record is known by these two fields, whatever else it lacks (contract part 3).
+    if probe.event_source.is_some() && probe.event_name.is_some() && probe.trace_name.is_none() {
         let record: &RawValue = serde_json::from_str(doc).map_err(|_| TraceError::NotAnObject)?;
-        return cloudtrail::normalize(record);
+        return cloudtrail::normalize(record, envelope_project);
     }
     Trace::from_json(doc, envelope_project)
 }
@@ -219,7 +222,7 @@ fn event_bridge(probe: &Probe, envelope_project: Option<&str>) -> Result<Trace, 
     let detail = probe.detail.ok_or(TraceError::Missing("detail"))?;
     match detail_type.as_str() {
         "AWS API Call via CloudTrail" | "AWS Console Sign In via CloudTrail" => {
-            cloudtrail::normalize(detail)
+            cloudtrail::normalize(detail, envelope_project)
         }
         "CTS Trace" => Trace::from_json(detail.get(), envelope_project),
         other => Err(TraceError::Unsupported(format!(

@@ -7,7 +7,7 @@
 //! `handler_typical_100.out` in the matcher benchmark's format (`<index>\t<sorted names>`), to
 //! be equal to its `typical_100.out`.
 //!
-//! Usage: `cargo bench -p trace-handler --bench handler_path -- <workload dir> <out dir> [runs]`
+//! Usage: `cargo bench -p handler-path-bench --bench handler_path -- <workload dir> <out dir> [runs]`
 
 use std::collections::{HashMap, HashSet};
 use std::fs;

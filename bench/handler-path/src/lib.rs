@@ -1,0 +1,1 @@
+//! Nothing but the `handler_path` benchmark (`benches/`): see its header.
