@@ -7,7 +7,7 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
+.PHONY: sam-build bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
@@ -29,10 +29,13 @@ unit: venv
 arm64:
 	scripts/test-arm64.sh
 
-## Both templates lint clean; template.yaml sets exactly the variables each function reads; the
+## Both templates lint clean (cfn-lint, and SAM's own validation with samconfig.toml); samconfig.toml
+## answers what `sam build` would ask; template.yaml sets exactly the variables each function reads; the
 ## event patterns forward and take the sample events as they should.
 template: venv
 	.venv/bin/cfn-lint template.yaml templates/global-events.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv/bin/sam validate --lint --config-file samconfig.toml
+	.venv/bin/python tests/samconfig_check.py
 	.venv/bin/python tests/template_env.py
 	.venv/bin/python tests/event_patterns.py
 
@@ -92,6 +95,12 @@ bench-check:
 
 venv:
 	scripts/venv.sh
+
+## `sam build` as the README's deploy runs it (cargo-lambda and zig from .venv; about 5 minutes).
+sam-build: venv
+	.venv/bin/pip install -q --disable-pip-version-check ziglang
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.venv/bin:$$PATH" SAM_CLI_TELEMETRY=0 .venv/bin/sam build </dev/null
 
 ## Release builds of both functions for arm64 Lambda (zig from PyPI's ziglang).
 release: venv

@@ -18,8 +18,14 @@ unset ACCESS_KEYS_FILE
 # Clients that write the whole body first read the 413 every time (lingering close).
 scripts/with-local-server.sh sh -c '.venv/bin/python tests/large_bodies.py "$BASE_URL" 50'
 # One worker: CPython 3.11.7 can raise a spurious SystemError when threads parse source at once.
-# A fixed seed keeps CI repeatable; drop it locally to explore.
-CALLER_PROJECT_HEADER= scripts/with-local-server.sh sh -c '
-  .venv/bin/schemathesis run openapi.yaml --url "$BASE_URL" --workers 1 --max-examples 30 --seed 20261125 \
-    --phases examples,coverage,fuzzing --checks all \
-    --exclude-checks positive_data_acceptance,ignored_auth,object_level_authorization'
+# The fixed seed keeps CI repeatable; the second, the day's date, explores new cases each day
+# (a failure names its seed: replay it with SEEDS=<seed>). Every phase, stateful included
+# (openapi.yaml links create to list and delete).
+SEEDS=${SEEDS:-"20261125 $(date -u +%Y%m%d)"}
+for seed in $SEEDS; do
+  echo "schemathesis --seed $seed"
+  CALLER_PROJECT_HEADER= SEED=$seed scripts/with-local-server.sh sh -c '
+    .venv/bin/schemathesis run openapi.yaml --url "$BASE_URL" --workers 1 --max-examples 30 --seed "$SEED" \
+      --phases examples,coverage,fuzzing,stateful --checks all \
+      --exclude-checks positive_data_acceptance,ignored_auth,object_level_authorization'
+done

@@ -272,6 +272,50 @@ async fn it_refuses_a_rule_as_create_does_and_names_a_bad_trace() {
         "{answer}"
     );
     let rule = json!({"notification_name": "n", "operation_type": "complete"});
+    for (what, body) in [
+        ("notification", json!({"notification": null, "traces": []})),
+        ("notification", json!({"notification": "n", "traces": []})),
+        (
+            "notification",
+            json!({"notification": rule, "notification_id": null, "traces": []}),
+        ),
+        ("notification", json!({"notification_id": 7, "traces": []})),
+    ] {
+        let (status, answer) = local
+            .call(
+                "POST",
+                &format!("/v3/{P}/notifications/test"),
+                body.to_string(),
+            )
+            .await;
+        assert_eq!(
+            (
+                status,
+                answer["error_msg"].as_str().map(|m| m.starts_with(what))
+            ),
+            (400, Some(true)),
+            "{body}: {answer}"
+        );
+    }
+    for not_an_input in [json!(7), json!("trace"), json!(true)] {
+        let (status, answer) = local
+            .call(
+                "POST",
+                &format!("/v3/{P}/notifications/test"),
+                json!({"notification": rule, "traces": not_an_input}).to_string(),
+            )
+            .await;
+        assert_eq!(
+            (
+                status,
+                answer["error_msg"]
+                    .as_str()
+                    .map(|m| m.starts_with("traces"))
+            ),
+            (400, Some(true)),
+            "{answer}"
+        );
+    }
     let (status, answer) = local
         .call(
             "POST",

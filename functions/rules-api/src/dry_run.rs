@@ -20,10 +20,11 @@ use crate::{ApiError, AppState};
 
 #[derive(Deserialize)]
 struct DryRunBody<'a> {
-    #[serde(default)]
+    /// Present (`null` included) or absent: a `null` rule or id is refused, not ignored.
+    #[serde(default, deserialize_with = "present")]
     notification: Option<serde_json::Value>,
-    #[serde(default)]
-    notification_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    notification_id: Option<serde_json::Value>,
     #[serde(borrow, default)]
     traces: Option<&'a RawValue>,
 }
@@ -62,6 +63,10 @@ struct Published {
     message_attributes: std::collections::BTreeMap<&'static str, String>,
 }
 
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
+}
+
 pub async fn dry_run(
     State(s): State<AppState>,
     Project(project_id): Project,
@@ -74,7 +79,7 @@ pub async fn dry_run(
         ))
     })?;
     let rule = match (body.notification, body.notification_id) {
-        (Some(spec), None) => {
+        (Some(spec), None) if spec.is_object() => {
             let rule = CreateBody::from_value(&spec)?.into_notification(
                 uuid::Uuid::new_v4().to_string(),
                 project_id.clone(),
@@ -83,7 +88,7 @@ pub async fn dry_run(
             check_deliverable(&s, &rule).await?;
             rule
         }
-        (None, Some(id)) => s
+        (None, Some(serde_json::Value::String(id))) => s
             .store
             .get(&project_id, &id)
             .await?
@@ -91,13 +96,19 @@ pub async fn dry_run(
         _ => {
             return Err(ApiError::Invalid(ValidationError::invalid(
                 "notification",
-                "give either a rule (notification, as create takes it) or notification_id",
+                "give either a rule (notification, an object as create takes it) or notification_id (a string)",
             )))
         }
     };
     let traces = body
         .traces
         .ok_or_else(|| ValidationError::invalid("traces", "is required"))?;
+    if !traces.get().starts_with(['{', '[']) {
+        return Err(ApiError::Invalid(ValidationError::invalid(
+            "traces",
+            "must be a handler input (a JSON object) or a list of them",
+        )));
+    }
     // One input of any shape, or a list of them.
     let inputs: Vec<&RawValue> = match serde_json::from_str::<Vec<&RawValue>>(traces.get()) {
         Ok(list) => list,

@@ -341,3 +341,28 @@ fn a_cts_trace_with_event_fields_stays_a_cts_trace() {
     assert_eq!(v.trace_name.as_deref(), Some("deleteServer"));
     assert_eq!(v.service_type.as_deref(), Some("ECS"));
 }
+
+/// Each sample CloudTrail record's service, and its operation under the service's own label,
+/// are in the operations catalog, so a rule picked from it fires on such records.
+#[test]
+fn a_cloudtrail_records_service_label_finds_its_service_in_the_catalog() {
+    for name in [
+        "eventbridge-cloudtrail-authorize-sg-ingress.json",
+        "eventbridge-console-signin-root-no-mfa.json",
+        "eventbridge-forwarded-iam-create-access-key.json",
+        "cloudtrail-record-s3-delete-bucket-denied.json",
+    ] {
+        let (_, items) = split(&event(name));
+        let v = items[0].trace.as_ref().unwrap().view().clone();
+        let service = v.service_type.as_deref().unwrap();
+        let label = service.to_lowercase();
+        let listed = rules::catalog::entries(Some(service), Some(&label), false);
+        let trace_name = v.trace_name.as_deref().unwrap();
+        assert!(
+            listed
+                .iter()
+                .any(|e| e.operation_list.iter().any(|o| o == trace_name)),
+            "{name}: {service} {label} {trace_name} is not in the catalog"
+        );
+    }
+}
