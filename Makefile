@@ -20,6 +20,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	scripts/deps-check.sh
+	scripts/lints-check.sh
 
 unit: venv
 	cargo test --workspace -- --show-output

@@ -26,6 +26,7 @@ const LOCAL_CACHE_SECS: u64 = 300;
 /// How long the local dedup log remembers a published (trace, rule) pair.
 const DEDUP_TTL_SECS: i64 = ports::DEFAULT_DEDUP_TTL_SECS as i64;
 
+#[derive(Debug)]
 pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,

@@ -38,7 +38,7 @@ impl Default for Linger {
 }
 
 /// A connection whose shutdown lingers as [`Linger`] says.
-pub struct Lingering<S> {
+pub(crate) struct Lingering<S> {
     inner: S,
     limits: Linger,
     closing: Option<Closing>,
@@ -55,7 +55,7 @@ struct Closing {
 const READS_PER_POLL: usize = 32;
 
 impl<S> Lingering<S> {
-    pub fn new(inner: S, limits: Linger) -> Self {
+    pub(crate) fn new(inner: S, limits: Linger) -> Self {
         Lingering {
             inner,
             limits,

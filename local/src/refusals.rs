@@ -10,14 +10,14 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-pub struct JsonRefusals<S> {
+pub(crate) struct JsonRefusals<S> {
     inner: S,
     /// The contract's refusal, replacing hyper's, still to be written.
     pending: Vec<u8>,
 }
 
 impl<S> JsonRefusals<S> {
-    pub fn new(inner: S) -> Self {
+    pub(crate) fn new(inner: S) -> Self {
         JsonRefusals {
             inner,
             pending: Vec::new(),

@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use rules_api::{declares_json, read_body, ApiError, CallerProject};
 use trace_handler::{Handler, Summary};
 
-pub fn routes(handler: Arc<Handler>) -> Router {
+pub(crate) fn routes(handler: Arc<Handler>) -> Router {
     Router::new()
         .route("/traces", post(intake))
         .with_state(handler)

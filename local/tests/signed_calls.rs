@@ -41,7 +41,7 @@ enum Signing<'a> {
     Tampered,
 }
 
-const OWN: Signing = Signing::Key {
+const OWN: Signing<'_> = Signing::Key {
     ak: AK,
     sk: SK,
     skew: 0,
@@ -172,7 +172,7 @@ async fn only_requests_signed_with_the_projects_key_act_on_it() {
         201
     );
 
-    let refused: [(&str, Signing); 5] = [
+    let refused: [(&str, Signing<'_>); 5] = [
         ("unsigned", Signing::Unsigned),
         (
             "unknown key",

@@ -67,12 +67,12 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
     serde_json::Value::deserialize(d).map(Some)
 }
 
-pub async fn dry_run(
+pub(crate) async fn dry_run(
     State(s): State<AppState>,
     Project(project_id): Project,
     JsonBytes(bytes): JsonBytes,
 ) -> Result<Response, ApiError> {
-    let body: DryRunBody = serde_json::from_slice(&bytes).map_err(|e| {
+    let body: DryRunBody<'_> = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::Invalid(ValidationError::invalid(
             "body",
             format!("must be {{\"notification\" or \"notification_id\", \"traces\"}}: {e}"),

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use crate::{declares_json, read_body, ApiError, AppState};
 
 /// The path's `project_id`, checked against the caller and for its form.
-pub struct Project(pub String);
+pub(crate) struct Project(pub String);
 
 impl FromRequestParts<AppState> for Project {
     type Rejection = ApiError;
@@ -35,7 +35,7 @@ impl FromRequestParts<AppState> for Project {
 }
 
 /// A body of at most [`crate::MAX_BODY_BYTES`]: JSON, unless it declares another type (400).
-pub struct JsonBytes(pub Bytes);
+pub(crate) struct JsonBytes(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBytes {
     type Rejection = ApiError;
@@ -52,7 +52,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 }
 
 /// Values of a query parameter, decoded, in order.
-pub fn query(uri: &axum::http::Uri, key: &str) -> Vec<String> {
+pub(crate) fn query(uri: &axum::http::Uri, key: &str) -> Vec<String> {
     form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
         .filter(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())

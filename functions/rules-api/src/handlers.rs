@@ -23,21 +23,21 @@ struct NotificationList {
 
 /// Most ids one delete takes: a batch is one DynamoDB transaction (at most 100 items: one per
 /// rule plus the project's name claims), with room to spare.
-pub const MAX_DELETE_IDS: usize = 50;
+pub(crate) const MAX_DELETE_IDS: usize = 50;
 
-pub async fn health() -> Response {
+pub(crate) async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-pub async fn not_found(uri: Uri) -> ApiError {
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::RouteNotFound(uri.path().chars().take(200).collect())
 }
 
-pub async fn method_not_allowed() -> ApiError {
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(s): State<AppState>,
     Project(project_id): Project,
     JsonBytes(body): JsonBytes,
@@ -51,7 +51,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(notification)).into_response())
 }
 
-pub async fn update(
+pub(crate) async fn update(
     State(s): State<AppState>,
     Project(project_id): Project,
     JsonBytes(body): JsonBytes,
@@ -78,7 +78,7 @@ pub async fn update(
     Ok(Json(notification).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(s): State<AppState>,
     Project(project_id): Project,
     uri: Uri,
@@ -112,7 +112,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(s): State<AppState>,
     Project(project_id): Project,
     Path((_, kind)): Path<(String, String)>,
@@ -133,13 +133,16 @@ pub async fn list(
     Ok(Json(NotificationList { notifications }).into_response())
 }
 
-pub async fn quotas(State(s): State<AppState>, Project(project_id): Project) -> Result<Response> {
+pub(crate) async fn quotas(
+    State(s): State<AppState>,
+    Project(project_id): Project,
+) -> Result<Response> {
     let used = s.store.list(&project_id).await?.len();
     Ok(Json(json!({"resources": [{"type": "smn_notification", "used": used, "quota": MAX_NOTIFICATIONS_PER_PROJECT}]}))
         .into_response())
 }
 
-pub async fn operations(_: Project, uri: Uri) -> Result<Response> {
+pub(crate) async fn operations(_: Project, uri: Uri) -> Result<Response> {
     let service = query(&uri, "service_type").into_iter().next();
     let resource = query(&uri, "resource_type").into_iter().next();
     if resource.is_some() && service.is_none() {

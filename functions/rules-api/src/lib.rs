@@ -133,3 +133,12 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     response.headers_mut().insert("x-request-id", id);
     response
 }
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("policy", &self.policy)
+            .field("checks_topics", &self.topics.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -129,6 +129,7 @@ impl RuleCache {
 /// A store that tells the cache of every change it makes, for an API and a handler in one
 /// process (the local server): a rule change applies to the very next trace, however long the
 /// cache keeps rules otherwise.
+/// Shows no store: a trait object has no `Debug`.
 pub struct InvalidatingStore {
     pub store: Arc<dyn NotificationStore>,
     pub cache: Arc<RuleCache>,
@@ -160,5 +161,20 @@ impl NotificationStore for InvalidatingStore {
 
     async fn list(&self, project_id: &str) -> Result<Vec<Notification>, StoreError> {
         self.store.list(project_id).await
+    }
+}
+
+impl std::fmt::Debug for InvalidatingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvalidatingStore").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RuleCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuleCache")
+            .field("ttl", &self.ttl)
+            .field("max_projects", &self.max_projects)
+            .finish_non_exhaustive()
     }
 }

@@ -419,3 +419,13 @@ fn refuse(
 /// 100 ms, 200 ms, ... 800 ms between them.
 const RECORD_ATTEMPTS: u32 = 5;
 const RECORD_FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handler")
+            .field("rules", &self.rules)
+            .field("dedup_ttl_secs", &self.dedup_ttl_secs)
+            .field("claim_lease_ms", &self.claim_lease_ms)
+            .finish_non_exhaustive()
+    }
+}

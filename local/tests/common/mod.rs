@@ -11,14 +11,14 @@ use local_server::{app, Config};
 use serde_json::Value;
 use tower::ServiceExt;
 
-pub struct Local {
+pub(crate) struct Local {
     pub app: axum::Router,
     pub config: Config,
     _dir: tempfile::TempDir,
 }
 
 /// The local product's settings for tests: data under `dir`, open to all, no cache period.
-pub fn open_config(dir: &std::path::Path) -> Config {
+pub(crate) fn open_config(dir: &std::path::Path) -> Config {
     Config {
         port: 0,
         data_dir: dir.join("data"),
@@ -29,7 +29,7 @@ pub fn open_config(dir: &std::path::Path) -> Config {
 }
 
 impl Local {
-    pub fn new() -> Local {
+    pub(crate) fn new() -> Local {
         let dir = tempfile::tempdir().unwrap();
         let config = open_config(dir.path());
         Local {
@@ -39,19 +39,19 @@ impl Local {
         }
     }
 
-    pub async fn call(&self, method: &str, uri: &str, body: String) -> (u16, Value) {
+    pub(crate) async fn call(&self, method: &str, uri: &str, body: String) -> (u16, Value) {
         call(&self.app, method, uri, body).await
     }
 
     /// Creates a rule on every operation of `project`, to `target`; its id.
-    pub async fn create_complete(&self, project: &str, name: &str, target: &str) -> String {
+    pub(crate) async fn create_complete(&self, project: &str, name: &str, target: &str) -> String {
         let rule = serde_json::json!({"notification_name": name, "operation_type": "complete",
             "topic_id": target});
         self.create(project, &rule).await
     }
 
     /// Creates the rule; its id.
-    pub async fn create(&self, project: &str, body: &Value) -> String {
+    pub(crate) async fn create(&self, project: &str, body: &Value) -> String {
         let (status, created) = self
             .call(
                 "POST",
@@ -63,7 +63,7 @@ impl Local {
         created["notification_id"].as_str().unwrap().to_owned()
     }
 
-    pub fn published_lines(&self) -> Vec<Value> {
+    pub(crate) fn published_lines(&self) -> Vec<Value> {
         std::fs::read_to_string(self.config.data_dir.join("published.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -72,7 +72,7 @@ impl Local {
     }
 
     /// (trace id, notification id) of every message in the local topic.
-    pub fn published_pairs(&self) -> BTreeSet<(String, String)> {
+    pub(crate) fn published_pairs(&self) -> BTreeSet<(String, String)> {
         self.published_lines()
             .iter()
             .map(|l| {
@@ -87,7 +87,12 @@ impl Local {
 }
 
 /// One JSON call to `app` in process: status and parsed body (null when there is none).
-pub async fn call(app: &axum::Router, method: &str, uri: &str, body: String) -> (u16, Value) {
+pub(crate) async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: String,
+) -> (u16, Value) {
     let req = Request::builder()
         .method(method)
         .uri(uri)

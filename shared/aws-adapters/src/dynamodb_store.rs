@@ -24,7 +24,7 @@ use rules::Notification;
 /// Attempts for a transaction that lost a race (TransactionConflict) before giving up.
 const ATTEMPTS: u32 = 8;
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct DynamoDbStore {
     pub(crate) client: Client,
     pub(crate) table: String,

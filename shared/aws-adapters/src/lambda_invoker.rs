@@ -17,6 +17,7 @@ use rules::topic::TopicId;
 /// Invocations in flight at once for one call.
 const CONCURRENT_INVOKES: usize = 16;
 
+#[derive(Debug)]
 pub struct LambdaInvoker {
     client: Client,
     /// `arn:<partition>:lambda:<region>:<account>:function:`, the deployment's own functions.

@@ -21,6 +21,7 @@ const BATCH: usize = 10;
 /// Most bytes one `PublishBatch` call takes, all its messages together.
 const BATCH_BYTES: usize = rules::message::MAX_MESSAGE_BYTES;
 
+#[derive(Debug)]
 pub struct SnsPublisher {
     client: Client,
     /// `arn:<partition>:sns:<region>:<account>:`, the prefix SMN topic names are put after.
@@ -129,7 +130,7 @@ impl Publisher for SnsPublisher {
 /// The SNS topic ARN a topic id publishes to: an SNS ARN as it is; an SMN URN
 /// `urn:smn:<region>:<project>:<name>` the topic `<project>_<name>` after `smn_arn_prefix`
 /// (`arn:<partition>:sns:<region>:<account>:`, the deployment's).
-pub fn sns_topic_arn(smn_arn_prefix: &str, topic: &TopicId) -> Result<String, PublishError> {
+pub(crate) fn sns_topic_arn(smn_arn_prefix: &str, topic: &TopicId) -> Result<String, PublishError> {
     if topic.kind() == NotificationType::Fun {
         return Err(PublishError::Unsupported {
             topic: topic.as_str().to_owned(),
@@ -234,7 +235,7 @@ fn classified(topic_id: &str, code: Option<&str>, why: String) -> PublishError {
 
 /// `messages` in order, cut into runs that one `PublishBatch` takes: at most [`BATCH`] entries
 /// and [`BATCH_BYTES`] in all.
-pub fn batches(messages: &[Message]) -> Vec<&[Message]> {
+pub(crate) fn batches(messages: &[Message]) -> Vec<&[Message]> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, m) in messages.iter().enumerate() {
@@ -253,7 +254,7 @@ pub fn batches(messages: &[Message]) -> Vec<&[Message]> {
 
 /// The FIFO deduplication id of a (trace, rule) pair: hex SHA-256 of trace id, NUL,
 /// notification id (64 characters, within SNS's 128).
-pub fn deduplication_id(m: &Message) -> String {
+pub(crate) fn deduplication_id(m: &Message) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(m.trace_id.as_bytes());

@@ -105,7 +105,7 @@ mod imp {
 
     use super::{classify_whole_blocks, Masks};
 
-    pub fn classify_blocks(bytes: &[u8], out: &mut [Masks]) -> bool {
+    pub(crate) fn classify_blocks(bytes: &[u8], out: &mut [Masks]) -> bool {
         if std::is_x86_feature_detected!("avx512bw") {
             // SAFETY: the CPU has AVX-512BW, checked just above.
             unsafe { classify_blocks_avx512(bytes, out) }
@@ -218,7 +218,7 @@ mod imp {
         }
     }
     #[inline]
-    pub fn classify(block: &[u8; 64]) -> Masks {
+    pub(crate) fn classify(block: &[u8; 64]) -> Masks {
         // SAFETY: SSE2 is part of every x86_64 CPU.
         unsafe { classify_sse2(block) }
     }

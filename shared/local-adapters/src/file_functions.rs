@@ -15,6 +15,7 @@ use ports::{PublishError, Publisher};
 /// (`$DATA_DIR/invocations.jsonl` in the local run), synced before `publish` returns. The
 /// payload is written as the function would receive it, the trace's bytes unchanged but for
 /// line breaks between its tokens, which become spaces so that one invocation stays one line.
+#[derive(Debug)]
 pub struct FileFunctions {
     file: Arc<JsonLines>,
 }

@@ -27,6 +27,7 @@ struct Line<'a> {
 
 /// Appends `{"topic_id","subject","message","email","message_attributes"}` lines to a file
 /// (`$DATA_DIR/published.jsonl` in the local run), synced before `publish` returns.
+#[derive(Debug)]
 pub struct FileTopic {
     file: Arc<JsonLines>,
 }

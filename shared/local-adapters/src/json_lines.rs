@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use ports::PublishError;
 use rules::message::Message;
 
+#[derive(Debug)]
 pub(crate) struct JsonLines {
     path: PathBuf,
     lock: Mutex<()>,

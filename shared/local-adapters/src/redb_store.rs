@@ -16,27 +16,28 @@ use ports::{Claim, DedupKey, DedupLog, NotificationStore, StoreError};
 use crate::scoped_key;
 
 /// (project NUL id) → the rule as the API shows it.
-const RULES: TableDefinition<&str, &str> = TableDefinition::new("notifications");
+const RULES: TableDefinition<'_, &str, &str> = TableDefinition::new("notifications");
 /// (project NUL name) → id: the claim that keeps names unique.
-const NAMES: TableDefinition<&str, &str> = TableDefinition::new("notification_names");
+const NAMES: TableDefinition<'_, &str, &str> = TableDefinition::new("notification_names");
 /// (trace id NUL notification id) → expiry, epoch ms: published pairs.
-const DEDUP: TableDefinition<&str, i64> = TableDefinition::new("published");
+const DEDUP: TableDefinition<'_, &str, i64> = TableDefinition::new("published");
 /// (expiry as 20 digits NUL trace id NUL notification id) → (): published pairs by expiry, so
 /// that forgetting the expired costs what they are, not what the table holds.
-const EXPIRIES: TableDefinition<&str, ()> = TableDefinition::new("published_by_expiry");
+const EXPIRIES: TableDefinition<'_, &str, ()> = TableDefinition::new("published_by_expiry");
 /// Expired pairs forgotten at most per mark, so that no write grows long.
 const PRUNE_BATCH: usize = 1000;
 /// (trace id NUL notification id) → `<lease end, epoch ms> <owner>`: pairs being published.
-const CLAIMS: TableDefinition<&str, &str> = TableDefinition::new("claims");
+const CLAIMS: TableDefinition<'_, &str, &str> = TableDefinition::new("claims");
 
 /// Notification store and dedup log in one embedded database file.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct RedbStore {
     file: Arc<File>,
 }
 
 /// The open database, and where it lives: after a failed write (a full disk, say) redb
 /// refuses every transaction until the file is opened again, which [`File::recover`] does.
+#[derive(Debug)]
 struct File {
     path: PathBuf,
     db: RwLock<Option<Database>>,
@@ -347,8 +348,8 @@ fn expiry_key(expires: i64, key: &str) -> String {
 /// Forgets up to [`PRUNE_BATCH`] published pairs expired by `now_ms` (a pair marked again
 /// since keeps its later expiry).
 fn prune(
-    published: &mut redb::Table<&str, i64>,
-    by_expiry: &mut redb::Table<&str, ()>,
+    published: &mut redb::Table<'_, &str, i64>,
+    by_expiry: &mut redb::Table<'_, &str, ()>,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let until = format!("{:020}", now_ms.max(0));

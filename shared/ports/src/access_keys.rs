@@ -142,6 +142,23 @@ impl AccessKeys for CachedAccessKeys {
     }
 }
 
+/// Names how many keys, never a secret.
+impl std::fmt::Debug for AccessKeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyFile")
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CachedAccessKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedAccessKeys")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

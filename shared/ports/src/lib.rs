@@ -151,7 +151,7 @@ pub enum TopicProblem {
 /// as CTS refuses a topic that does not exist.
 #[async_trait]
 pub trait TopicCheck: Send + Sync {
-    async fn check(&self, topic: &rules::topic::TopicId) -> Result<(), TopicProblem>;
+    async fn check(&self, topic: &TopicId) -> Result<(), TopicProblem>;
 }
 
 /// A whole number from the environment variable `name`, or `default` when it is unset; an

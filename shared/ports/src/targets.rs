@@ -28,3 +28,9 @@ impl Publisher for Targets {
         to.publish(topic, messages).await
     }
 }
+
+impl std::fmt::Debug for Targets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Targets").finish_non_exhaustive()
+    }
+}

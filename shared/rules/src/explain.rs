@@ -40,7 +40,7 @@ pub struct ConditionCheck {
 }
 
 /// Explains `rule` on a trace of `trace_project` (the project the handler reads it for).
-pub fn explain(rule: &Notification, view: &TraceView, trace_project: &str) -> Explanation {
+pub fn explain(rule: &Notification, view: &TraceView<'_>, trace_project: &str) -> Explanation {
     let checks = vec![
         check(
             "status",
@@ -87,12 +87,12 @@ fn check(name: &'static str, holds: bool, detail: String) -> Check {
     }
 }
 
-fn shown(v: &Option<std::borrow::Cow<str>>) -> String {
+fn shown(v: &Option<std::borrow::Cow<'_, str>>) -> String {
     v.as_deref()
         .map_or_else(|| "(none)".to_owned(), |s| format!("{s:?}"))
 }
 
-fn operation(rule: &Notification, view: &TraceView) -> Check {
+fn operation(rule: &Notification, view: &TraceView<'_>) -> Check {
     let what = format!(
         "service {}, resource type {}, trace name {}",
         shown(&view.service_type),
@@ -122,7 +122,7 @@ fn operation(rule: &Notification, view: &TraceView) -> Check {
     )
 }
 
-fn user(rule: &Notification, view: &TraceView) -> Check {
+fn user(rule: &Notification, view: &TraceView<'_>) -> Check {
     if rule.notify_user_list.is_empty() {
         return check("user", true, "the rule covers every user".into());
     }
@@ -145,7 +145,7 @@ fn user(rule: &Notification, view: &TraceView) -> Check {
     check("user", group.is_some(), detail)
 }
 
-fn filter(rule: &Notification, view: &TraceView) -> Check {
+fn filter(rule: &Notification, view: &TraceView<'_>) -> Check {
     let Some((joiner, conditions)) = rule.filter.as_ref().and_then(|f| f.active()) else {
         return check("filter", true, "no filter applies".into());
     };

@@ -149,7 +149,7 @@ impl CompiledRules {
 
     /// The rules this trace fires.
     #[inline]
-    pub fn matches(&self, trace: &TraceView) -> Fired {
+    pub fn matches(&self, trace: &TraceView<'_>) -> Fired {
         let mut fired = self.complete;
         if let (Some(s), Some(r), Some(n)) =
             (&trace.service_type, &trace.resource_type, &trace.trace_name)
@@ -173,7 +173,7 @@ impl CompiledRules {
         Fired(fired)
     }
 
-    fn filters_holding(&self, trace: &TraceView) -> u128 {
+    fn filters_holding(&self, trace: &TraceView<'_>) -> u128 {
         let mut named = [0u128; SLOTS];
         for &f in &self.fields_used {
             if let Some(hits) = trace

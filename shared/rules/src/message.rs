@@ -104,7 +104,7 @@ fn json_string_len(s: &str) -> usize {
 
 /// Renders the message of `rule` firing on a trace; `trace_json` is the trace as received.
 /// `None` for a rule without a topic, which fires nowhere.
-pub fn render(rule: &Notification, trace: &TraceView, trace_json: &str) -> Option<Message> {
+pub fn render(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> Option<Message> {
     let topic_id = rule.topic_id.clone()?;
     let target = topic_id.kind();
     let head = json!({
@@ -183,7 +183,7 @@ fn cut_to(s: &str, max: usize) -> String {
 }
 
 /// `[warning] ECS ecs deleteServer by ops-alice`: printable ASCII only, one line, cut to fit.
-pub fn subject(trace: &TraceView) -> String {
+pub fn subject(trace: &TraceView<'_>) -> String {
     let mut s = String::new();
     if let Some(r) = &trace.trace_rating {
         s.push_str(&format!("[{r}] "));

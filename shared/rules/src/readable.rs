@@ -41,10 +41,10 @@ struct Domain<'a> {
 }
 
 /// The readable text of `rule` firing on a trace (`trace_json` as received).
-pub fn text(rule: &Notification, trace: &TraceView, trace_json: &str) -> String {
+pub fn text(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> String {
     // A field of an unexpected type leaves the details out, never the message.
-    let details: Details = serde_json::from_str(trace_json).unwrap_or_default();
-    let v = |s: &Option<Cow<str>>| s.as_deref().filter(|s| !s.is_empty()).map(one_line);
+    let details: Details<'_> = serde_json::from_str(trace_json).unwrap_or_default();
+    let v = |s: &Option<Cow<'_, str>>| s.as_deref().filter(|s| !s.is_empty()).map(one_line);
     let mut out = format!(
         "The key event notification rule \"{}\" matched this operation.\n\n",
         one_line(&rule.notification_name)

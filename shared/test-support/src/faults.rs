@@ -241,3 +241,11 @@ async fn fault_response(fault: Fault, json: bool) -> Response<Full<Bytes>> {
         .body(Full::new(Bytes::from(body)))
         .expect("response")
 }
+
+impl std::fmt::Debug for FaultProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaultProxy")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}

@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 
+#[derive(Debug)]
 pub struct Moto {
     child: Child,
     pub endpoint: String,

@@ -134,3 +134,11 @@ async fn serve(
         .body(Full::new(Bytes::new()))
         .expect("response"))
 }
+
+impl std::fmt::Debug for RuntimeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeApi")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}

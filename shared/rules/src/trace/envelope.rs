@@ -90,7 +90,7 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
     if let Some(items) = sqs_batch(input) {
         return (Shape::Sqs, items);
     }
-    let probe: Probe = serde_json::from_str(input).unwrap_or_default();
+    let probe: Probe<'_> = serde_json::from_str(input).unwrap_or_default();
     if let Some(records) = &probe.records {
         if records.iter().all(|r| is_sqs_record(r)) {
             return (Shape::Sqs, records.iter().map(|r| sqs_item(r)).collect());
@@ -141,7 +141,7 @@ fn sqs_batch(input: &str) -> Option<Vec<Item>> {
     if !input.contains("\"Records\"") {
         return None;
     }
-    let batch: SqsBatch = serde_json::from_str(input).ok()?;
+    let batch: SqsBatch<'_> = serde_json::from_str(input).ok()?;
     if batch.records.iter().any(|r| r.event_source != "aws:sqs") {
         return None;
     }
@@ -168,7 +168,7 @@ fn is_sqs_record(r: &RawValue) -> bool {
         #[serde(rename = "eventSource", borrow)]
         event_source: Option<&'a str>,
     }
-    serde_json::from_str::<Source>(r.get()).is_ok_and(|s| s.event_source == Some("aws:sqs"))
+    serde_json::from_str::<Source<'_>>(r.get()).is_ok_and(|s| s.event_source == Some("aws:sqs"))
 }
 
 fn sqs_item(r: &RawValue) -> Item {
@@ -202,7 +202,7 @@ fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, Tr
         return Trace::from_json(doc.into_owned(), envelope_project);
     }
     let doc = doc.as_ref();
-    let probe: Probe = serde_json::from_str(doc).unwrap_or_default();
+    let probe: Probe<'_> = serde_json::from_str(doc).unwrap_or_default();
     if probe.detail_type.is_some() {
         return event_bridge(&probe, envelope_project);
     }
@@ -214,7 +214,7 @@ fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, Tr
     Trace::from_json(doc, envelope_project)
 }
 
-fn event_bridge(probe: &Probe, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
+fn event_bridge(probe: &Probe<'_>, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
     let detail_type = probe
         .detail_type
         .and_then(|d| serde_json::from_str::<String>(d.get()).ok())
