@@ -2,6 +2,66 @@
 //! store, a dedup log, a publisher, access keys and a topic check, with the conformance suite
 //! every store passes. The implementations sit on one axis: `local-adapters` (embedded, for the
 //! local run) and `aws-adapters` (DynamoDB, SNS, Lambda).
+//!
+//! A new implementation proves itself against the conformance suite (feature `conformance`):
+//! here a dedup log in memory, claims and all, checked as the embedded and DynamoDB ones are.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::{Arc, Mutex};
+//!
+//! use async_trait::async_trait;
+//! use ports::{Claim, DedupKey, DedupLog, StoreError};
+//!
+//! /// Published pairs (until when) and claims (lease end, owner).
+//! #[derive(Debug, Default)]
+//! struct MemoryLog {
+//!     pairs: Mutex<(HashMap<DedupKey, i64>, HashMap<DedupKey, (i64, String)>)>,
+//! }
+//!
+//! #[async_trait]
+//! impl DedupLog for MemoryLog {
+//!     async fn claim(&self, keys: &[DedupKey], owner: &str, now_ms: i64, lease_ms: i64)
+//!         -> Result<Vec<Claim>, StoreError> {
+//!         let mut pairs = self.pairs.lock().unwrap();
+//!         let (published, claims) = &mut *pairs;
+//!         Ok(keys.iter().map(|k| {
+//!             if published.get(k).is_some_and(|&until| until > now_ms) {
+//!                 Claim::Published
+//!             } else if claims.get(k).is_some_and(|(until, _)| *until > now_ms) {
+//!                 Claim::Busy
+//!             } else {
+//!                 claims.insert(k.clone(), (now_ms + lease_ms, owner.to_owned()));
+//!                 Claim::Claimed
+//!             }
+//!         }).collect())
+//!     }
+//!
+//!     async fn mark_published(&self, keys: &[DedupKey], now_ms: i64, ttl_secs: i64)
+//!         -> Result<(), StoreError> {
+//!         let mut pairs = self.pairs.lock().unwrap();
+//!         for k in keys {
+//!             pairs.0.insert(k.clone(), now_ms + ttl_secs * 1000);
+//!             pairs.1.remove(k);
+//!         }
+//!         Ok(())
+//!     }
+//!
+//!     async fn release(&self, keys: &[DedupKey], owner: &str) -> Result<(), StoreError> {
+//!         let mut pairs = self.pairs.lock().unwrap();
+//!         for k in keys {
+//!             if pairs.1.get(k).is_some_and(|(_, o)| o == owner) {
+//!                 pairs.1.remove(k);
+//!             }
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! tokio::runtime::Runtime::new().unwrap().block_on(
+//!     ports::conformance::check_dedup(Arc::new(MemoryLog::default()), "memory"),
+//! );
+//! ```
 
 mod access_keys;
 mod targets;
