@@ -42,7 +42,7 @@ async fn main() {
     tokio::spawn(async move { server.await });
 
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let rule = std::fs::read("../events/create-notification-request.json").unwrap();
+    let rule = samples::CREATE_NOTIFICATION_REQUEST.as_bytes().to_vec();
     let project = "24edf66e79d04187acb99a463e610764";
     let req = hyper::Request::post(format!("{base}/v3/{project}/notifications"))
         .header("content-type", "application/json")

@@ -37,7 +37,7 @@ async fn dry_run_pairs(
 }
 
 fn event(name: &str) -> String {
-    std::fs::read_to_string(format!("../events/{name}")).unwrap()
+    samples::sample(name).to_owned()
 }
 
 #[tokio::test]

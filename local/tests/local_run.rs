@@ -12,19 +12,14 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn a_rule_created_through_the_api_fires_for_the_next_trace() {
     let local = Local::new();
-    let rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
+    let rule = samples::CREATE_NOTIFICATION_REQUEST.to_owned();
     let project = "24edf66e79d04187acb99a463e610764";
     let (status, _) = local
         .call("POST", &format!("/v3/{project}/notifications"), rule)
         .await;
     assert_eq!(status, 201);
 
-    let trace = std::fs::read_to_string("../events/cts-traces.jsonl")
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
+    let trace = samples::CTS_TRACES.lines().next().unwrap().to_owned();
     let (status, summary) = local.call("POST", "/traces", trace.clone()).await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -128,7 +123,7 @@ async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text(
         });
         local.create(project, &rule).await;
     }
-    let topic_rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
+    let topic_rule = samples::CREATE_NOTIFICATION_REQUEST.to_owned();
     local
         .call("POST", &format!("/v3/{project}/notifications"), topic_rule)
         .await;
@@ -143,12 +138,7 @@ async fn function_targets_get_the_trace_under_cts_once_and_email_readers_a_text(
     assert_eq!(listed.len(), 2, "the two function rules, not the topic's");
     assert!(listed.iter().all(|n| n["notification_type"] == "fun"));
 
-    let trace = std::fs::read_to_string("../events/cts-traces.jsonl")
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
+    let trace = samples::CTS_TRACES.lines().next().unwrap().to_owned();
     for _ in 0..2 {
         let (status, summary) = local.call("POST", "/traces", trace.clone()).await;
         assert_eq!(status, 200, "{summary}");

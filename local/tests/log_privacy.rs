@@ -60,7 +60,7 @@ async fn info_logs_hold_no_secrets_and_no_traces() {
         app.clone().oneshot(req)
     };
     let project = "24edf66e79d04187acb99a463e610764";
-    let rule = std::fs::read_to_string("../events/create-notification-request.json").unwrap();
+    let rule = samples::CREATE_NOTIFICATION_REQUEST.to_owned();
     send("POST", &format!("/v3/{project}/notifications"), rule)
         .await
         .unwrap();
@@ -71,12 +71,10 @@ async fn info_logs_hold_no_secrets_and_no_traces() {
     )
     .await
     .unwrap();
-    let batch = std::fs::read_to_string("../events/sqs-batch-cts-traces-with-poison.json").unwrap();
+    let batch = samples::sample("sqs-batch-cts-traces-with-poison.json").to_owned();
     let resp = send("POST", "/traces", batch).await.unwrap();
     assert_eq!(resp.status(), 200);
-    let cloudtrail =
-        std::fs::read_to_string("../events/eventbridge-cloudtrail-authorize-sg-ingress.json")
-            .unwrap();
+    let cloudtrail = samples::EVENTBRIDGE_SG_INGRESS.to_owned();
     send("POST", "/traces", cloudtrail).await.unwrap();
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -56,7 +56,7 @@ pub fn console(auth: ConsoleAuth) -> Router {
             "/console/assets/console.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE) }),
         )
-        .route("/console/assets/samples.json", get(samples))
+        .route("/console/assets/samples.json", get(sample_traces))
         .with_state(auth)
 }
 
@@ -84,8 +84,8 @@ fn asset(content_type: &'static str, body: impl Into<String>) -> Response {
 }
 
 /// The traces the Test box offers: the samples of `events/`, one per input shape.
-async fn samples() -> Response {
-    let cts = include_str!("../../../events/cts-traces.jsonl");
+async fn sample_traces() -> Response {
+    let cts = samples::CTS_TRACES;
     let mut list: Vec<serde_json::Value> = cts
         .lines()
         .take(3)
@@ -103,15 +103,15 @@ async fn samples() -> Response {
     for (name, text) in [
         (
             "EventBridge: security group opened (AuthorizeSecurityGroupIngress)",
-            include_str!("../../../events/eventbridge-cloudtrail-authorize-sg-ingress.json"),
+            samples::EVENTBRIDGE_SG_INGRESS,
         ),
         (
             "EventBridge: root console login without MFA",
-            include_str!("../../../events/eventbridge-console-signin-root-no-mfa.json"),
+            samples::EVENTBRIDGE_ROOT_SIGN_IN,
         ),
         (
             "CloudTrail record: S3 DeleteBucket denied",
-            include_str!("../../../events/cloudtrail-record-s3-delete-bucket-denied.json"),
+            samples::CLOUDTRAIL_S3_DELETE_BUCKET_DENIED,
         ),
     ] {
         if let Ok(input) = serde_json::from_str::<serde_json::Value>(text) {

@@ -107,10 +107,7 @@ fn assert_error(r: &Reply, status: u16, code: &str) {
 #[tokio::test]
 async fn create_returns_201_with_the_notification_as_cts_shows_it() {
     let api = Api::new(CallerPolicy::TrustPath);
-    let body: Value = serde_json::from_str(
-        &std::fs::read_to_string("../../events/create-notification-request.json").unwrap(),
-    )
-    .unwrap();
+    let body: Value = serde_json::from_str(samples::CREATE_NOTIFICATION_REQUEST).unwrap();
     let r = api.create(body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert!(r.request_id.is_some());

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 fn event(name: &str) -> String {
-    std::fs::read_to_string(format!("../../events/api/{name}.json")).unwrap()
+    samples::sample(&format!("api/{name}.json")).to_owned()
 }
 
 async fn send(app: &axum::Router, event: &str) -> (u16, Value) {

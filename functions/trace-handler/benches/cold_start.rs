@@ -32,10 +32,10 @@ async fn main() {
         .await
         .unwrap();
     let functions = [
-        ("rules-api", "events/api/quotas.json", "\"statusCode\":200"),
+        ("rules-api", "api/quotas.json", "\"statusCode\":200"),
         (
             "trace-handler",
-            "events/sqs-batch-cts-traces-with-poison.json",
+            "sqs-batch-cts-traces-with-poison.json",
             "poison-0001",
         ),
     ];
@@ -51,7 +51,7 @@ async fn main() {
                 )
             })
             .len();
-        let event = std::fs::read(root().join(event)).unwrap();
+        let event = samples::sample(event).as_bytes().to_vec();
         let mut times = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {
             let api = RuntimeApi::start(event.clone()).await;

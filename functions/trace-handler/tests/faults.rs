@@ -21,9 +21,7 @@ const P: &str = "24edf66e79d04187acb99a463e610764";
 const LEASE: Duration = Duration::from_millis(300);
 
 fn rules() -> Vec<rules::Notification> {
-    let sample =
-        CreateBody::parse(&std::fs::read("../../events/create-notification-request.json").unwrap())
-            .unwrap();
+    let sample = CreateBody::parse(samples::CREATE_NOTIFICATION_REQUEST.as_bytes()).unwrap();
     let everything = CreateBody::from_value(&json!({"notification_name": "audit_all", "operation_type": "complete", "topic_id": format!("urn:smn:r:{P}:key_events")})).unwrap();
     let bob = CreateBody::from_value(&json!({
         "notification_name": "bob_watch", "operation_type": "complete", "topic_id": format!("urn:smn:r:{P}:key_events"),
@@ -39,8 +37,7 @@ fn rules() -> Vec<rules::Notification> {
 
 /// 60 traces from the samples, each with its own id, in SQS batches of 10.
 fn batches() -> Vec<Vec<(String, String)>> {
-    let samples: Vec<Value> = std::fs::read_to_string("../../events/cts-traces.jsonl")
-        .unwrap()
+    let samples: Vec<Value> = samples::CTS_TRACES
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();

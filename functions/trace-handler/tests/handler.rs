@@ -16,7 +16,7 @@ use trace_handler::Handler;
 const P: &str = "24edf66e79d04187acb99a463e610764";
 
 fn event(name: &str) -> String {
-    std::fs::read_to_string(format!("../../events/{name}")).unwrap()
+    samples::sample(name).to_owned()
 }
 
 struct Setup {

@@ -76,10 +76,9 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
     .await;
 
     let store = Arc::new(DynamoDbStore::new(ddb, "rules"));
-    let rule =
-        CreateBody::parse(&std::fs::read("../../events/create-notification-request.json").unwrap())
-            .unwrap()
-            .into_notification("n-1".into(), "24edf66e79d04187acb99a463e610764".into(), 1);
+    let rule = CreateBody::parse(samples::CREATE_NOTIFICATION_REQUEST.as_bytes())
+        .unwrap()
+        .into_notification("n-1".into(), "24edf66e79d04187acb99a463e610764".into(), 1);
     store.create(&rule).await.unwrap();
 
     let publisher = Arc::new(FailFirst {
@@ -94,8 +93,7 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
         Duration::from_secs(10),
         3600,
     );
-    let batch =
-        std::fs::read_to_string("../../events/sqs-batch-cts-traces-with-poison.json").unwrap();
+    let batch = samples::sample("sqs-batch-cts-traces-with-poison.json").to_owned();
 
     let first = handler.handle(&batch).await;
     let failed: Vec<&str> = first

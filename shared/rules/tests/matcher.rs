@@ -172,13 +172,12 @@ proptest! {
 
 #[test]
 fn the_sample_rule_fires_on_exactly_the_traces_it_names() {
-    let body = std::fs::read("../../events/create-notification-request.json").unwrap();
-    let rule = CreateBody::parse(&body)
+    let body = samples::CREATE_NOTIFICATION_REQUEST.as_bytes();
+    let rule = CreateBody::parse(body)
         .unwrap()
         .into_notification("n1".into(), "p".into(), 0);
     let compiled = CompiledRules::compile([&rule]).unwrap();
-    let fired: Vec<String> = std::fs::read_to_string("../../events/cts-traces.jsonl")
-        .unwrap()
+    let fired: Vec<String> = samples::CTS_TRACES
         .lines()
         .filter(|l| !compiled.matches(&rules::trace::scan(l).unwrap()).is_empty())
         .map(|l| {

@@ -6,7 +6,7 @@ use rules::trace::envelope::split;
 use rules::{CreateBody, Notification, Trace};
 
 fn event(name: &str) -> String {
-    std::fs::read_to_string(format!("../../events/{name}")).unwrap()
+    samples::sample(name).to_owned()
 }
 
 fn rule(topic_id: &str) -> Notification {

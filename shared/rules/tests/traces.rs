@@ -4,7 +4,7 @@ use rules::trace::envelope::{split, Shape};
 use rules::trace::{scan, TraceError};
 
 fn event(name: &str) -> String {
-    std::fs::read_to_string(format!("../../events/{name}")).unwrap()
+    samples::sample(name).to_owned()
 }
 
 #[test]

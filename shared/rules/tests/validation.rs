@@ -64,8 +64,8 @@ fn filter(n: usize) -> Value {
 
 #[test]
 fn the_sample_request_is_accepted_and_serialized_as_the_api_shows_it() {
-    let body = std::fs::read("../../events/create-notification-request.json").unwrap();
-    let n = CreateBody::parse(&body).unwrap().into_notification(
+    let body = samples::CREATE_NOTIFICATION_REQUEST.as_bytes();
+    let n = CreateBody::parse(body).unwrap().into_notification(
         "id-1".into(),
         "p1".into(),
         1_732_520_000_000,
