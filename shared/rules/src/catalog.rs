@@ -23,13 +23,18 @@ struct Entry {
 
 type Catalog = BTreeMap<&'static str, BTreeMap<&'static str, Entry>>;
 
+/// The hand-chosen catalog alone: all the typical sets. (The trace handler, which only ever
+/// needs these, so does not link the generated table.)
+fn hand_chosen() -> Catalog {
+    serde_json::from_str(include_str!("catalog.json")).expect("catalog.json is valid")
+}
+
 /// Both sources merged, once, on first use (nothing is read at start); the strings are the
 /// binary's own.
 fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
     CATALOG.get_or_init(|| {
-        let mut catalog: Catalog =
-            serde_json::from_str(include_str!("catalog.json")).expect("catalog.json is valid");
+        let mut catalog = hand_chosen();
         for &(service, resource, operations) in aws::AWS_OPERATIONS {
             let entry = catalog
                 .entry(service)
@@ -60,8 +65,17 @@ pub fn entries(
     resource_type: Option<&str>,
     typical_only: bool,
 ) -> Vec<CatalogEntry> {
+    select(catalog(), service_type, resource_type, typical_only)
+}
+
+fn select(
+    catalog: &Catalog,
+    service_type: Option<&str>,
+    resource_type: Option<&str>,
+    typical_only: bool,
+) -> Vec<CatalogEntry> {
     let mut out = Vec::new();
-    for (&service, resources) in catalog() {
+    for (&service, resources) in catalog {
         if service_type.is_some_and(|s| s != service) {
             continue;
         }
@@ -87,7 +101,7 @@ pub fn entries(
 
 /// The operations a `typical` rule is created with.
 pub fn typical_operations() -> Vec<Operation> {
-    entries(None, None, true)
+    select(&hand_chosen(), None, None, true)
         .into_iter()
         .map(|e| Operation {
             service_type: e.service_type,
@@ -175,6 +189,15 @@ mod tests {
         let signin = entries(Some("SIGNIN"), Some("signin"), true);
         assert_eq!(signin[0].operation_list, ["ConsoleLogin"]);
         assert!(entries(Some("EC2"), Some("ec2"), true).is_empty());
+        let typical: Vec<Operation> = entries(None, None, true)
+            .into_iter()
+            .map(|e| Operation {
+                service_type: e.service_type,
+                resource_type: e.resource_type,
+                trace_names: e.operation_list,
+            })
+            .collect();
+        assert_eq!(typical, typical_operations());
         for e in entries(None, None, false) {
             let unique: std::collections::HashSet<_> = e.operation_list.iter().collect();
             assert_eq!(
