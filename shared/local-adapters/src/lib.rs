@@ -10,9 +10,3 @@ mod redb_store;
 pub use file_functions::FileFunctions;
 pub use file_topic::FileTopic;
 pub use redb_store::RedbStore;
-
-/// The embedded stores' key for a project's item: `project` NUL `rest` (NUL cannot appear in
-/// project ids or names, which are validated).
-fn scoped_key(project_id: &str, rest: &str) -> String {
-    format!("{project_id}\u{0}{rest}")
-}

@@ -1,0 +1,127 @@
+//! The embedded store's keys, typed: each is built and read back here alone, in the string
+//! form the database file has always held (so that an existing `rules.redb` still opens).
+//! NUL separates parts: it cannot appear in project ids, names or ids, which are validated.
+
+use ports::DedupKey;
+
+const SEP: char = '\u{0}';
+
+/// A project's item (a rule by id, or a name's claim): `project NUL rest`.
+pub(super) struct ScopedKey(String);
+
+impl ScopedKey {
+    pub(super) fn new(project_id: &str, rest: &str) -> Self {
+        ScopedKey(format!("{project_id}{SEP}{rest}"))
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Every key of one project sorts within `start..end`.
+pub(super) struct ProjectRange {
+    pub(super) start: String,
+    pub(super) end: String,
+}
+
+impl ProjectRange {
+    pub(super) fn new(project_id: &str) -> Self {
+        ProjectRange {
+            start: format!("{project_id}{SEP}"),
+            end: format!("{project_id}\u{1}"),
+        }
+    }
+}
+
+/// A (trace, rule) pair: `trace id NUL notification id`.
+pub(super) struct PairKey(String);
+
+impl PairKey {
+    pub(super) fn new(k: &DedupKey) -> Self {
+        PairKey(format!("{}{SEP}{}", k.trace_id, k.notification_id))
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The pair a stored key names; `None` for a key that is not one.
+    pub(super) fn parse(key: &str) -> Option<DedupKey> {
+        let (trace_id, notification_id) = key.split_once(SEP)?;
+        Some(DedupKey {
+            trace_id: trace_id.to_owned(),
+            notification_id: notification_id.to_owned(),
+        })
+    }
+}
+
+/// A published pair by its expiry: `expiry as 20 digits NUL pair`, so that keys sort by time.
+pub(super) struct ExpiryKey(String);
+
+impl ExpiryKey {
+    pub(super) fn new(expires_ms: i64, pair: &PairKey) -> Self {
+        ExpiryKey(format!("{}{SEP}{}", Self::until(expires_ms), pair.as_str()))
+    }
+
+    /// Every key of a pair expired before `now_ms` sorts before this.
+    pub(super) fn until(now_ms: i64) -> String {
+        format!("{:020}", now_ms.max(0))
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The pair key within a stored expiry key.
+    pub(super) fn pair(key: &str) -> Option<&str> {
+        Some(key.split_once(SEP)?.1)
+    }
+}
+
+/// A claim's value: `<lease end, epoch ms> <owner>`.
+pub(super) struct ClaimValue(String);
+
+impl ClaimValue {
+    pub(super) fn new(lease_end_ms: i64, owner: &str) -> Self {
+        ClaimValue(format!("{lease_end_ms} {owner}"))
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lease end and owner of a stored claim.
+    pub(super) fn parse(value: &str) -> (i64, &str) {
+        let (until, owner) = value.split_once(' ').unwrap_or((value, ""));
+        (until.parse().unwrap_or(0), owner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_the_files_format_and_read_back() {
+        let pair = DedupKey {
+            trace_id: "t-1".into(),
+            notification_id: "n-1".into(),
+        };
+        let key = PairKey::new(&pair);
+        assert_eq!(key.as_str(), "t-1\u{0}n-1");
+        assert_eq!(PairKey::parse(key.as_str()), Some(pair));
+        let expiry = ExpiryKey::new(42, &key);
+        assert_eq!(expiry.as_str(), "00000000000000000042\u{0}t-1\u{0}n-1");
+        assert_eq!(ExpiryKey::pair(expiry.as_str()), Some(key.as_str()));
+        assert!(expiry.as_str() < ExpiryKey::until(43).as_str());
+        assert_eq!(ScopedKey::new("p", "id").as_str(), "p\u{0}id");
+        let range = ProjectRange::new("p");
+        assert!(range.start.as_str() <= "p\u{0}id" && "p\u{0}id" < range.end.as_str());
+        assert!(!("p2\u{0}id" >= range.start.as_str() && "p2\u{0}id" < range.end.as_str()));
+        assert_eq!(
+            ClaimValue::parse(ClaimValue::new(7, "owner a").as_str()),
+            (7, "owner a")
+        );
+    }
+}
