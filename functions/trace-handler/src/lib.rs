@@ -9,19 +9,25 @@
 //! starts too close to it: what is left is reported for a retry.
 
 mod cache;
+mod claim;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod outcome;
+mod record;
+mod send;
 
-use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ports::{now_ms, Claim, DedupKey, DedupLog, NotificationStore, Publisher};
-use rules::message::{render, Message};
-use rules::trace::envelope::{split, Shape};
-use serde::Serialize;
+use ports::{DedupKey, DedupLog, NotificationStore, Publisher};
+use rules::message::render;
+use rules::trace::envelope::{split, Item};
 
 pub use cache::{InvalidatingStore, RuleCache, MAX_PROJECTS};
+pub use outcome::{Failure, Summary};
+
+use claim::Pending;
+use outcome::Failures;
 
 /// How the handler is set up: where rules, dedup records and messages go.
 pub struct Handler {
@@ -32,57 +38,13 @@ pub struct Handler {
     claim_lease_ms: i64,
 }
 
-/// One item that was not handled, to be delivered again (or to reach the dead-letter queue).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Failure {
-    /// Position of the item in its input.
-    pub item: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_id: Option<String>,
-    pub error: String,
-    /// A publish that fails alike on every retry until an operator mends the topic or rule.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub permanent: bool,
-    /// The item itself is at fault (malformed, or of another project than the caller's): no
-    /// retry will do better.
-    #[serde(skip)]
-    pub input: bool,
-}
+/// How long a claim keeps other invocations off a pair: longer than an invocation runs (30 s),
+/// shorter than SQS waits before delivering an item again (180 s).
+pub const CLAIM_LEASE_MS: i64 = 60_000;
 
-/// What one input came to.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Summary {
-    pub traces: usize,
-    pub matches: usize,
-    pub published: usize,
-    /// Matches skipped because they had been published before.
-    pub duplicates: usize,
-    pub failures: Vec<Failure>,
-    #[serde(skip)]
-    pub shape: Option<Shape>,
-}
-
-impl Summary {
-    /// True when some item failed for another reason than its own content: a publish, the
-    /// rules or the dedup log failed, and sending the input again may succeed (and publishes
-    /// only what is missing).
-    pub fn delivery_failed(&self) -> bool {
-        self.failures.iter().any(|f| !f.input)
-    }
-}
-
-/// A published (or failed) match, its message handed over.
-struct Target {
-    item: usize,
-    key: DedupKey,
-}
-
-/// A match waiting to be published.
-struct Pending {
-    item: usize,
-    key: DedupKey,
-    message: Message,
-}
+/// No publish starts later than this before the invocation's deadline: a publish call, its
+/// retries included, gives up within 10 s, and marking pairs published needs a little more.
+pub const PUBLISH_MARGIN: Duration = Duration::from_secs(12);
 
 impl Handler {
     pub fn new(
@@ -131,6 +93,7 @@ impl Handler {
         self.run(input, None, Some(deadline)).await
     }
 
+    /// Split, match, then publish in four steps: claim, group by topic, publish, record.
     async fn run(
         &self,
         input: &str,
@@ -139,32 +102,78 @@ impl Handler {
     ) -> Summary {
         // Half the time given, when that is less than the margin: a short-lived invocation
         // still publishes.
-        let margin =
-            deadline.map(|d| PUBLISH_MARGIN.min(d.saturating_duration_since(Instant::now()) / 2));
+        let deadline = deadline.map(|d| {
+            (
+                d,
+                PUBLISH_MARGIN.min(d.saturating_duration_since(Instant::now()) / 2),
+            )
+        });
         let (shape, items) = split(input);
-        let mut summary = Summary {
-            traces: 0,
-            matches: 0,
-            published: 0,
-            duplicates: 0,
-            failures: Vec::new(),
-            shape: Some(shape),
-        };
-        let mut failed: BTreeMap<usize, Failure> = BTreeMap::new();
+        let mut summary = Summary::new(shape);
+        let mut failures = Failures::new(&items);
+        let pending = self
+            .match_items(&items, caller_project, &mut summary, &mut failures)
+            .await;
+        summary.matches = pending.len();
+        let pending = claim::distinct(pending, &mut summary);
+        if !pending.is_empty() {
+            let owner = uuid::Uuid::new_v4().to_string();
+            let by_topic = claim::claim(
+                &*self.dedup,
+                pending,
+                &owner,
+                self.claim_lease_ms,
+                &mut summary,
+                &mut failures,
+            )
+            .await;
+            let sent = send::publish(
+                &*self.publisher,
+                by_topic,
+                deadline,
+                &mut summary,
+                &mut failures,
+            )
+            .await;
+            record::record(&*self.dedup, sent, &owner, self.dedup_ttl_secs).await;
+        }
+        summary.failures = failures.into_vec();
+        tracing::info!(
+            traces = summary.traces,
+            matches = summary.matches,
+            published = summary.published,
+            duplicates = summary.duplicates,
+            failures = summary.failures.len(),
+            "input handled"
+        );
+        summary
+    }
+
+    /// Each valid trace of the caller's project against its project's rules: the messages of
+    /// its matches.
+    async fn match_items(
+        &self,
+        items: &[Item],
+        caller_project: Option<&str>,
+        summary: &mut Summary,
+        failures: &mut Failures<'_>,
+    ) -> Vec<Pending> {
         let mut pending = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let trace = match &item.trace {
                 Ok(t) => t,
                 Err(e) => {
                     tracing::warn!(item = i, message_id = ?item.message_id, error = %e, "malformed trace item");
-                    refuse(&mut failed, i, item, e.to_string());
+                    failures.refuse(i, e.to_string());
                     continue;
                 }
             };
             if let Some(caller) = caller_project.filter(|c| *c != trace.project_id()) {
                 tracing::warn!(item = i, "a trace of another project than the caller's");
-                let why = format!("the trace is of another project than the caller's ({caller})");
-                refuse(&mut failed, i, item, why);
+                failures.refuse(
+                    i,
+                    format!("the trace is of another project than the caller's ({caller})"),
+                );
                 continue;
             }
             summary.traces += 1;
@@ -172,13 +181,7 @@ impl Handler {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(item = i, project_id = trace.project_id(), error = %e, "cannot read rules");
-                    fail(
-                        &mut failed,
-                        i,
-                        item,
-                        "rules could not be read".into(),
-                        false,
-                    );
+                    failures.fail(i, "rules could not be read", false);
                     continue;
                 }
             };
@@ -199,226 +202,9 @@ impl Handler {
                 });
             }
         }
-        summary.matches = pending.len();
-        self.publish(
-            pending,
-            &items,
-            &mut summary,
-            &mut failed,
-            deadline.zip(margin),
-        )
-        .await;
-        summary.failures = failed.into_values().collect();
-        tracing::info!(
-            traces = summary.traces,
-            matches = summary.matches,
-            published = summary.published,
-            duplicates = summary.duplicates,
-            failures = summary.failures.len(),
-            "input handled"
-        );
-        summary
-    }
-
-    async fn publish(
-        &self,
-        pending: Vec<Pending>,
-        items: &[rules::trace::envelope::Item],
-        summary: &mut Summary,
-        failed: &mut BTreeMap<usize, Failure>,
-        deadline: Option<(Instant, Duration)>,
-    ) {
-        // A pair matched twice in one input (the same trace sent twice) is published once.
-        let mut distinct = HashSet::new();
-        let pending: Vec<Pending> = pending
-            .into_iter()
-            .filter(|p| {
-                distinct.insert(p.key.clone()) || {
-                    summary.duplicates += 1;
-                    false
-                }
-            })
-            .collect();
-        if pending.is_empty() {
-            return;
-        }
-        let owner = uuid::Uuid::new_v4().to_string();
-        let keys: Vec<DedupKey> = pending.iter().map(|p| p.key.clone()).collect();
-        let claims = match self
-            .dedup
-            .claim(&keys, &owner, now_ms(), self.claim_lease_ms)
-            .await
-        {
-            Ok(claims) => claims,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot claim in the dedup log; the items will be retried");
-                for p in &pending {
-                    fail(
-                        failed,
-                        p.item,
-                        &items[p.item],
-                        "dedup log unavailable".into(),
-                        false,
-                    );
-                }
-                return;
-            }
-        };
-        let mut by_topic: BTreeMap<rules::TopicId, Vec<Pending>> = BTreeMap::new();
-        for (p, claim) in pending.into_iter().zip(claims) {
-            match claim {
-                Claim::Published => summary.duplicates += 1,
-                Claim::Unavailable => {
-                    let why = "the dedup log could not claim it; retried later".into();
-                    fail(failed, p.item, &items[p.item], why, false);
-                }
-                Claim::Busy => {
-                    tracing::info!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, "being published by another invocation; left for a retry");
-                    let why = "being published by another invocation; retried later".into();
-                    fail(failed, p.item, &items[p.item], why, false);
-                }
-                Claim::Claimed => by_topic
-                    .entry(p.message.topic_id.clone())
-                    .or_default()
-                    .push(p),
-            }
-        }
-        let (mut done, mut undone) = (Vec::new(), Vec::new());
-        let mut permanent: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
-        for (topic, group) in by_topic {
-            if deadline.is_some_and(|(d, m)| d.saturating_duration_since(Instant::now()) <= m) {
-                tracing::warn!(topic_id = %topic, pairs = group.len(), "too close to the deadline to publish; left for a retry");
-                for p in group {
-                    let why = "the invocation's time ran out; retried later".into();
-                    fail(failed, p.item, &items[p.item], why, false);
-                    undone.push(p.key);
-                }
-                continue;
-            }
-            let (targets, messages): (Vec<Target>, Vec<Message>) = group
-                .into_iter()
-                .map(|p| {
-                    let target = Target {
-                        item: p.item,
-                        key: p.key,
-                    };
-                    (target, p.message)
-                })
-                .unzip();
-            let results = self.publisher.publish(&topic, &messages).await;
-            for (p, result) in targets.into_iter().zip(results) {
-                match result {
-                    Ok(()) => {
-                        tracing::info!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, "published");
-                        summary.published += 1;
-                        done.push(p.key);
-                    }
-                    Err(e) => {
-                        if e.is_permanent() {
-                            let seen = permanent
-                                .entry((p.key.notification_id.clone(), topic.to_string()))
-                                .or_insert((0, e.to_string()));
-                            seen.0 += 1;
-                        } else {
-                            tracing::warn!(trace_id = %p.key.trace_id, notification_id = %p.key.notification_id, error = %e, "publish failed; the item will be retried");
-                        }
-                        fail(
-                            failed,
-                            p.item,
-                            &items[p.item],
-                            e.to_string(),
-                            e.is_permanent(),
-                        );
-                        undone.push(p.key);
-                    }
-                }
-            }
-        }
-        // Once per input and (rule, topic): what an operator must mend.
-        for ((notification_id, topic_id), (pairs, error)) in permanent {
-            tracing::error!(%notification_id, %topic_id, pairs, %error, "publishing fails until the topic or the rule is mended; the items go to the dead-letter queue after their retries");
-        }
-        self.record_published(&done).await;
-        if !undone.is_empty() {
-            if let Err(e) = self.dedup.release(&undone, &owner).await {
-                tracing::warn!(error = %e, pairs = undone.len(), "cannot release claims; they expire by themselves");
-            }
-        }
-    }
-
-    /// Records published pairs, retrying for a few seconds: the messages went out, and only a
-    /// pair missing from the log could be published again by a redelivery. (Reporting the item
-    /// as failed would not help: its redelivery would repeat the same messages.)
-    async fn record_published(&self, done: &[DedupKey]) {
-        if done.is_empty() {
-            return;
-        }
-        let mut wait = RECORD_FIRST_BACKOFF;
-        for attempt in 1..=RECORD_ATTEMPTS {
-            match self
-                .dedup
-                .mark_published(done, now_ms(), self.dedup_ttl_secs)
-                .await
-            {
-                Ok(()) => return,
-                Err(e) if attempt == RECORD_ATTEMPTS => {
-                    tracing::error!(error = %e, pairs = done.len(), "cannot record published pairs; a redelivery may repeat them");
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, attempt, "recording published pairs failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-            }
-        }
+        pending
     }
 }
-
-/// How long a claim keeps other invocations off a pair: longer than an invocation runs (30 s),
-/// shorter than SQS waits before delivering an item again (180 s).
-pub const CLAIM_LEASE_MS: i64 = 60_000;
-
-/// No publish starts later than this before the invocation's deadline: a publish call, its
-/// retries included, gives up within 10 s, and marking pairs published needs a little more.
-pub const PUBLISH_MARGIN: Duration = Duration::from_secs(12);
-
-/// Records an item's failure (the first reason it failed stays).
-fn fail(
-    failed: &mut BTreeMap<usize, Failure>,
-    item: usize,
-    from: &rules::trace::envelope::Item,
-    error: String,
-    permanent: bool,
-) {
-    failed.entry(item).or_insert(Failure {
-        item,
-        message_id: from.message_id.clone(),
-        error,
-        permanent,
-        input: false,
-    });
-}
-
-/// Records an item that failed for its own content.
-fn refuse(
-    failed: &mut BTreeMap<usize, Failure>,
-    item: usize,
-    from: &rules::trace::envelope::Item,
-    error: String,
-) {
-    failed.entry(item).or_insert(Failure {
-        item,
-        message_id: from.message_id.clone(),
-        error,
-        permanent: false,
-        input: true,
-    });
-}
-
-/// Tries at recording published pairs (each a call with its own SDK retries), backing off
-/// 100 ms, 200 ms, ... 800 ms between them.
-const RECORD_ATTEMPTS: u32 = 5;
-const RECORD_FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 impl std::fmt::Debug for Handler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
