@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use local_adapters::{FileFunctions, FileTopic, RedbStore};
 use ports::{AccessKeyFile, DedupKey, Targets};
-use rules_api::{routes, with_request_ids, with_signatures, AppState, CallerPolicy};
+use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use trace_handler::{Handler, InvalidatingStore};
 
 mod linger;
@@ -100,30 +100,26 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
         store,
         cache: handler.rule_cache(),
     });
-    let api = routes(AppState {
-        store: api_store,
-        policy: Arc::new(policy),
-        topics: None,
-    })
-    .merge(traces::routes(Arc::new(handler)))
-    .merge(rules_api::console(if keys.is_some() {
-        rules_api::ConsoleAuth::AkSk
-    } else {
-        rules_api::ConsoleAuth::Open
-    }));
-    Ok(with_request_ids(match keys {
+    let (authentication, console_auth) = match keys {
         Some(keys) => {
             tracing::info!(
                 keys = keys.len(),
                 "AK/SK signatures are verified on every /v3 and /traces call"
             );
-            with_signatures(api, keys)
+            (Authentication::Signatures(keys), ConsoleAuth::AkSk)
         }
         None => {
             tracing::warn!("ACCESS_KEYS_FILE is not set: signatures are not checked, and anyone who reaches this address may act on any project");
-            api
+            (Authentication::Policy, ConsoleAuth::Open)
         }
-    }))
+    };
+    let state = AppState {
+        store: api_store,
+        policy: Arc::new(policy),
+        topics: None,
+    };
+    let traces = traces::routes(Arc::new(handler));
+    Ok(application(state, authentication, console_auth, traces))
 }
 
 /// Claims left open by a process that stopped between writing a message and marking its pair

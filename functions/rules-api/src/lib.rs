@@ -21,13 +21,12 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use ports::{NotificationStore, TopicCheck};
+use ports::{AccessKeys, NotificationStore, TopicCheck};
 use tracing::Instrument;
 
 pub use auth::{CallerPolicy, CallerProject};
 pub use console::{console, ConsoleAuth};
 pub use error::ApiError;
-pub use signature::with_signatures;
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -65,19 +64,61 @@ pub struct AppState {
     pub topics: Option<Arc<dyn TopicCheck>>,
 }
 
-/// The API's routes, error fallbacks and request-id middleware.
-pub fn router(state: AppState) -> Router {
-    with_request_ids(routes(state))
+/// How callers are authenticated: the one thing in which the ways the application runs differ.
+#[derive(Clone)]
+pub enum Authentication {
+    /// Nothing is verified here: the state's [`CallerPolicy`] names the caller (a gateway
+    /// authorizer's claim, a header a trusted proxy sets, or anyone at all).
+    Policy,
+    /// AK/SK signatures on every project route, verified with these keys.
+    Signatures(Arc<dyn AccessKeys>),
 }
 
-/// The API's routes and error fallbacks, to merge other routes into before
-/// [`with_request_ids`].
-pub fn routes(state: AppState) -> Router {
+impl std::fmt::Debug for Authentication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Authentication::Policy => "Policy",
+            Authentication::Signatures(_) => "Signatures",
+        })
+    }
+}
+
+/// The whole application, built here alone for every way it runs: on Lambda in either auth
+/// mode, under `cargo lambda watch`, in the local server (which adds `POST /traces` as a
+/// project route) and in the tests. From the outside in:
+/// 1. request ids and each request's log line, on every route;
+/// 2. the signature check, on the project routes only (a route layer: `/health` and the
+///    console stay open, an unknown path is 404 before any check);
+/// 3. the handlers, with the contract's 404 and 405 as fallbacks.
+pub fn application(
+    state: AppState,
+    authentication: Authentication,
+    console_auth: ConsoleAuth,
+    project_routes: Router,
+) -> Router {
+    let mut project = api_routes(state).merge(project_routes);
+    if let Authentication::Signatures(keys) = authentication {
+        project = project.route_layer(axum::middleware::from_fn_with_state(
+            keys,
+            signature::verify,
+        ));
+    }
+    let open = Router::new()
+        .route("/health", get(handlers::health))
+        .merge(console(console_auth));
+    let app = project
+        .merge(open)
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed);
+    app.layer(axum::middleware::from_fn(request_id))
+}
+
+/// The routes of contract part 1 that act on a project.
+fn api_routes(state: AppState) -> Router {
     let notifications = axum::routing::post(handlers::create)
         .put(handlers::update)
         .delete(handlers::delete);
     Router::new()
-        .route("/health", get(handlers::health))
         .route("/v3/{project_id}/notifications", notifications)
         .route(
             "/v3/{project_id}/notifications/{notification_type}",
@@ -89,14 +130,7 @@ pub fn routes(state: AppState) -> Router {
         )
         .route("/v3/{project_id}/quotas", get(handlers::quotas))
         .route("/v3/{project_id}/operations", get(handlers::operations))
-        .fallback(handlers::not_found)
-        .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(state)
-}
-
-/// Adds the request-id middleware to every route of `app`.
-pub fn with_request_ids(app: Router) -> Router {
-    app.layer(axum::middleware::from_fn(request_id))
 }
 
 /// Gives every response an `X-Request-Id` (the caller's, when it sent a sane one) and logs one

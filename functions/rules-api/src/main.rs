@@ -8,12 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_adapters::{DynamoDbStore, SnsPublisher};
+use axum::Router;
 use lambda_http::{run, tracing, Error};
 use ports::CachedAccessKeys;
 use rules_api::lambda::with_gateway_context;
-use rules_api::{
-    console, router, routes, with_request_ids, with_signatures, AppState, CallerPolicy, ConsoleAuth,
-};
+use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -41,18 +40,19 @@ async fn main() -> Result<(), Error> {
         "aksk" => {
             let cache = ports::env_number("ACCESS_KEYS_CACHE_SECONDS", 60)?;
             let keys = CachedAccessKeys::new(store, Duration::from_secs(cache));
-            let app = with_signatures(routes(state), Arc::new(keys));
-            with_gateway_context(
-                with_request_ids(app.merge(console(ConsoleAuth::AkSk))),
-                None,
-            )
+            let auth = Authentication::Signatures(Arc::new(keys));
+            let app = application(state, auth, ConsoleAuth::AkSk, Router::new());
+            with_gateway_context(app, None)
         }
         "jwt" => {
             let claim = std::env::var("PROJECT_CLAIM").unwrap_or_else(|_| "project_id".into());
-            with_gateway_context(
-                router(state).merge(with_request_ids(console(ConsoleAuth::Jwt))),
-                Some(claim),
-            )
+            let app = application(
+                state,
+                Authentication::Policy,
+                ConsoleAuth::Jwt,
+                Router::new(),
+            );
+            with_gateway_context(app, Some(claim))
         }
         other => return Err(format!("AUTH_MODE must be aksk or jwt, got {other:?}").into()),
     };

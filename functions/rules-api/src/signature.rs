@@ -10,22 +10,17 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use ports::{now_ms, AccessKeys};
 
 use crate::{read_body, ApiError, CallerProject};
 
-/// Verifies the signature of every `/v3/...` and `/traces` request of `app`; other paths
-/// (`/health`) stay open. Put [`crate::with_request_ids`] around the result.
-pub fn with_signatures(app: Router, keys: Arc<dyn AccessKeys>) -> Router {
-    app.layer(axum::middleware::from_fn_with_state(keys, verify))
-}
-
-async fn verify(State(keys): State<Arc<dyn AccessKeys>>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    if !(path.starts_with("/v3/") || path == "/traces") {
-        return next.run(req).await;
-    }
+/// Verifies the request's signature (a route layer of the project routes: see
+/// [`crate::application`]).
+pub(crate) async fn verify(
+    State(keys): State<Arc<dyn AccessKeys>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let request_id = req
         .headers()
         .get("x-request-id")

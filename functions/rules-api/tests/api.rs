@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use local_adapters::RedbStore;
-use rules_api::{router, AppState, CallerPolicy, CallerProject};
+use rules_api::{application, AppState, Authentication, CallerPolicy, CallerProject, ConsoleAuth};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -27,11 +27,16 @@ impl Api {
     fn new(policy: CallerPolicy) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let store = RedbStore::open(dir.path().join("rules.redb")).unwrap();
-        let app = router(AppState {
-            store: Arc::new(store),
-            policy: Arc::new(policy),
-            topics: None,
-        });
+        let app = application(
+            AppState {
+                store: Arc::new(store),
+                policy: Arc::new(policy),
+                topics: None,
+            },
+            Authentication::Policy,
+            ConsoleAuth::Open,
+            Router::new(),
+        );
         Api { app, _dir: dir }
     }
 
@@ -503,11 +508,16 @@ impl ports::NotificationStore for Unavailable {
 
 #[tokio::test]
 async fn storage_failures_are_500_without_internals() {
-    let app = router(AppState {
-        store: Arc::new(Unavailable),
-        policy: Arc::new(CallerPolicy::TrustPath),
-        topics: None,
-    });
+    let app = application(
+        AppState {
+            store: Arc::new(Unavailable),
+            policy: Arc::new(CallerPolicy::TrustPath),
+            topics: None,
+        },
+        Authentication::Policy,
+        ConsoleAuth::Open,
+        Router::new(),
+    );
     let api = Api {
         app,
         _dir: tempfile::tempdir().unwrap(),

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::Request;
+use axum::Router;
 use local_adapters::RedbStore;
-use rules_api::{router, AppState, CallerPolicy};
+use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -216,11 +217,16 @@ fn catalogue(existing_id: &str, other_name: &str) -> Vec<Case> {
 async fn every_malformed_request_gets_its_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rules.redb");
-    let app = router(AppState {
-        store: Arc::new(RedbStore::open(&path).unwrap()),
-        policy: Arc::new(CallerPolicy::TrustPath),
-        topics: None,
-    });
+    let app = application(
+        AppState {
+            store: Arc::new(RedbStore::open(&path).unwrap()),
+            policy: Arc::new(CallerPolicy::TrustPath),
+            topics: None,
+        },
+        Authentication::Policy,
+        ConsoleAuth::Open,
+        Router::new(),
+    );
     let send = |method: &str, uri: &str, ct: Option<&str>, body: Vec<u8>| {
         let mut req = Request::builder().method(method).uri(uri);
         if let Some(ct) = ct {

@@ -6,10 +6,11 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::Router;
 use local_adapters::RedbStore;
 use ports::{AccessKey, AccessKeyFile};
 use rules_api::lambda::with_gateway_context;
-use rules_api::{router, routes, with_request_ids, with_signatures, AppState, CallerPolicy};
+use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -17,7 +18,7 @@ fn event(name: &str) -> String {
     samples::sample(&format!("api/{name}.json")).to_owned()
 }
 
-async fn send(app: &axum::Router, event: &str) -> (u16, Value) {
+async fn send(app: &Router, event: &str) -> (u16, Value) {
     let req = lambda_http::request::from_str(event).expect("an API Gateway event");
     let (parts, body) = req.into_parts();
     let req = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
@@ -42,11 +43,16 @@ async fn every_sample_request_is_served_with_the_project_of_its_claim() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap());
     let app = with_gateway_context(
-        router(AppState {
-            store,
-            policy: Arc::new(CallerPolicy::RequestContext),
-            topics: None,
-        }),
+        application(
+            AppState {
+                store,
+                policy: Arc::new(CallerPolicy::RequestContext),
+                topics: None,
+            },
+            Authentication::Policy,
+            ConsoleAuth::Open,
+            Router::new(),
+        ),
         Some("project_id".into()),
     );
     let (status, created) = send(&app, &event("create")).await;
@@ -140,7 +146,12 @@ async fn in_aksk_mode_signed_events_are_served_and_jwt_claims_count_for_nothing(
         topics: None,
     };
     let app = with_gateway_context(
-        with_request_ids(with_signatures(routes(state), Arc::new(keys))),
+        application(
+            state,
+            Authentication::Signatures(Arc::new(keys)),
+            ConsoleAuth::AkSk,
+            Router::new(),
+        ),
         None,
     );
     let (status, body) = send(&app, &event("create")).await;

@@ -7,15 +7,16 @@ use std::sync::Arc;
 use aws_adapters::SnsPublisher;
 use axum::body::Body;
 use axum::http::Request;
+use axum::Router;
 use local_adapters::RedbStore;
-use rules_api::{router, AppState, CallerPolicy};
+use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use serde_json::{json, Value};
 use test_support::Moto;
 use tower::ServiceExt;
 
 const P: &str = "24edf66e79d04187acb99a463e610764";
 
-async fn call(app: &axum::Router, method: &str, body: &Value) -> (u16, Value) {
+async fn call(app: &Router, method: &str, body: &Value) -> (u16, Value) {
     let req = Request::builder()
         .method(method)
         .uri(format!("/v3/{P}/notifications"))
@@ -39,14 +40,19 @@ async fn a_rule_on_a_missing_topic_is_refused_at_create_and_modify() {
     let aws = moto.sdk_config().await;
     let sns = aws_adapters::sns::Client::new(&aws);
     let dir = tempfile::tempdir().unwrap();
-    let app = router(AppState {
-        store: Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap()),
-        policy: Arc::new(CallerPolicy::TrustPath),
-        topics: Some(Arc::new(SnsPublisher::new(
-            sns.clone(),
-            "arn:aws:sns:eu-west-1:123456789012:",
-        ))),
-    });
+    let app = application(
+        AppState {
+            store: Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap()),
+            policy: Arc::new(CallerPolicy::TrustPath),
+            topics: Some(Arc::new(SnsPublisher::new(
+                sns.clone(),
+                "arn:aws:sns:eu-west-1:123456789012:",
+            ))),
+        },
+        Authentication::Policy,
+        ConsoleAuth::Open,
+        Router::new(),
+    );
     let rule = |topic: &str| {
         json!({"notification_name": "checked", "operation_type": "complete",
         "topic_id": format!("urn:smn:eu-west-1:{P}:{topic}")})
