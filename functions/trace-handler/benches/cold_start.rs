@@ -71,6 +71,8 @@ async fn main() {
                     ("AWS_ACCESS_KEY_ID", "test"),
                     ("AWS_SECRET_ACCESS_KEY", "test"),
                     ("TABLE_NAME", "rules"),
+                    // The sample API events carry a JWT, as behind API Gateway in jwt mode.
+                    ("AUTH_MODE", "jwt"),
                     ("PROJECT_CLAIM", "project_id"),
                     (
                         "SMN_TOPIC_ARN_PREFIX",
