@@ -8,7 +8,7 @@ use std::time::Duration;
 use std::collections::HashSet;
 
 use local_adapters::{FileFunctions, FileTopic, RedbStore};
-use ports::{AccessKeyFile, DedupKey, Targets};
+use ports::{AccessKeyFile, ConfigError, DedupKey, Targets};
 use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use trace_handler::{Handler, InvalidatingStore};
 
@@ -40,9 +40,13 @@ pub struct Config {
 impl Config {
     /// Reads `PORT`, `DATA_DIR`, `CALLER_PROJECT_HEADER`, `ACCESS_KEYS_FILE` and
     /// `RULES_CACHE_SECONDS`.
-    pub fn from_env() -> Result<Config, String> {
-        let port = u16::try_from(ports::env_number("PORT", 9000)?)
-            .map_err(|_| "PORT must be a port number (0-65535)".to_owned())?;
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let port = ports::env_number("PORT", 9000)?;
+        let port = u16::try_from(port).map_err(|_| ConfigError::Invalid {
+            name: "PORT",
+            what: "a port number (0-65535)",
+            value: port.to_string(),
+        })?;
         Ok(Config {
             port,
             data_dir: std::env::var("DATA_DIR")

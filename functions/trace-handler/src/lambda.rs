@@ -2,28 +2,50 @@
 //! the summary (an error naming the failed items, so that the invoker retries them), and the
 //! summary as CloudWatch metrics. The local server has none of this.
 
-use crate::Summary;
+use crate::{Failure, Summary};
 use rules::trace::envelope::Shape;
 
 /// The CloudWatch namespace of the handler's metrics.
 pub const METRICS_NAMESPACE: &str = "KeyEventNotifications";
 
+/// A direct or EventBridge invoke whose traces were not all handled: the invocation fails, so
+/// that Lambda retries it (and then sends it to the function's failure destination).
+#[derive(Debug, thiserror::Error)]
+pub enum NotAllHandled {
+    #[error("{}", failed_items(.0))]
+    Items(Vec<Failure>),
+    #[error("the summary could not be written")]
+    Summary(#[source] serde_json::Error),
+}
+
+impl From<NotAllHandled> for lambda_runtime::Diagnostic {
+    fn from(e: NotAllHandled) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: "TracesNotHandled".into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+fn failed_items(failures: &[Failure]) -> String {
+    let items: Vec<String> = failures
+        .iter()
+        .map(|f| format!("item {}: {}", f.item, f.error))
+        .collect();
+    items.join("; ")
+}
+
 impl Summary {
     /// What the Lambda function answers: for SQS, the partial batch response; otherwise the
     /// summary, or an error naming the failed items, so that the invoker retries them.
-    pub fn lambda_response(&self) -> Result<serde_json::Value, String> {
+    pub fn lambda_response(&self) -> Result<serde_json::Value, NotAllHandled> {
         if self.shape == Some(Shape::Sqs) {
             return Ok(self.batch_item_failures());
         }
         if !self.failures.is_empty() {
-            let items: Vec<String> = self
-                .failures
-                .iter()
-                .map(|f| format!("item {}: {}", f.item, f.error))
-                .collect();
-            return Err(items.join("; "));
+            return Err(NotAllHandled::Items(self.failures.clone()));
         }
-        serde_json::to_value(self).map_err(|e| e.to_string())
+        serde_json::to_value(self).map_err(NotAllHandled::Summary)
     }
 
     /// The summary as a CloudWatch Embedded Metric Format line (namespace

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_adapters::{function_arn_prefix, DynamoDbStore, LambdaInvoker, SnsPublisher};
-use lambda_runtime::{run, service_fn, tracing, Diagnostic, Error, LambdaEvent};
-use ports::{env_number, DEFAULT_DEDUP_TTL_SECS};
+use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
+use ports::{env_number, env_required, ConfigError, DEFAULT_DEDUP_TTL_SECS};
 use serde_json::value::RawValue;
 use trace_handler::Handler;
 
@@ -19,32 +19,20 @@ struct Config {
     dedup_ttl_secs: i64,
 }
 
-fn var(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("{name} is not set"))
-}
-
 impl Config {
-    fn from_env() -> Result<Config, String> {
+    fn from_env() -> Result<Config, ConfigError> {
         Ok(Config {
-            table: var("TABLE_NAME")?,
-            smn_arn_prefix: var("SMN_TOPIC_ARN_PREFIX")?,
+            table: env_required(
+                "TABLE_NAME",
+                "the DynamoDB table of rules and dedup records",
+            )?,
+            smn_arn_prefix: env_required(
+                "SMN_TOPIC_ARN_PREFIX",
+                "arn:<partition>:sns:<region>:<account>: of the deployment",
+            )?,
             cache_ttl: Duration::from_secs(env_number("RULES_CACHE_SECONDS", 10)?),
             dedup_ttl_secs: env_number("DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)? as i64,
         })
-    }
-}
-
-/// A direct or EventBridge invoke whose traces were not all handled fails, so that Lambda
-/// retries it (and then sends it to the function's failure destination).
-#[derive(Debug)]
-struct NotAllHandled(String);
-
-impl From<NotAllHandled> for Diagnostic {
-    fn from(e: NotAllHandled) -> Diagnostic {
-        Diagnostic {
-            error_type: "TracesNotHandled".into(),
-            error_message: e.0,
-        }
     }
 }
 
@@ -99,7 +87,7 @@ async fn main() -> Result<(), Error> {
             let summary = handler.handle_until(event.payload.get(), deadline).await;
             // CloudWatch reads metrics from this line of the log (Embedded Metric Format).
             println!("{}", summary.metrics(ports::now_ms()));
-            summary.lambda_response().map_err(NotAllHandled)
+            summary.lambda_response()
         }
     }))
     .await

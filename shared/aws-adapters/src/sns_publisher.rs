@@ -5,6 +5,7 @@
 //! five-minute deduplication adds to ours. An SMN URN `urn:smn:<region>:<project>:<name>` names the topic
 //! `<project>_<name>` of the deployment's account and region.
 
+use aws_sdk_sns::error::BuildError;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -56,7 +57,7 @@ impl SnsPublisher {
         for (i, m) in messages.iter().enumerate() {
             match entry(i, m, arn.ends_with(".fifo")) {
                 Ok(e) => entries.push(e),
-                Err(why) => return all_failed(messages, || failed(why.clone())),
+                Err(why) => return all_failed(messages, || failed(why.to_string())),
             }
         }
         match self
@@ -176,14 +177,13 @@ impl TopicCheck for SnsPublisher {
 
 /// Entry `i` of a `PublishBatch` call: with an email text, a per-protocol message
 /// (`MessageStructure: json`) whose `default` is the JSON body and `email` the text.
-fn entry(i: usize, m: &Message, fifo: bool) -> Result<PublishBatchRequestEntry, String> {
+fn entry(i: usize, m: &Message, fifo: bool) -> Result<PublishBatchRequestEntry, BuildError> {
     let mut attributes = HashMap::new();
     for (name, value) in &m.attributes {
         let value = MessageAttributeValue::builder()
             .data_type("String")
             .string_value(value)
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         attributes.insert((*name).to_owned(), value);
     }
     let mut entry = PublishBatchRequestEntry::builder()
@@ -199,7 +199,7 @@ fn entry(i: usize, m: &Message, fifo: bool) -> Result<PublishBatchRequestEntry, 
             .message_group_id(&m.notification_id)
             .message_deduplication_id(deduplication_id(m));
     }
-    entry.build().map_err(|e| e.to_string())
+    entry.build()
 }
 
 /// SNS error codes that no retry mends: a missing or forbidden topic, an unusable KMS key, a

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use tokio::sync::RwLock;
 
+use crate::config::{ConfigError, KeyListError};
 use crate::StoreError;
 
 /// One access key and the project it acts on.
@@ -45,36 +46,37 @@ pub struct AccessKeyFile {
 
 impl AccessKeyFile {
     /// Reads and checks the file; the error names the file and what is wrong, never a secret.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read ACCESS_KEYS_FILE {}: {e}", path.display()))?;
-        let list: Vec<AccessKey> = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "ACCESS_KEYS_FILE {} must be a JSON array of {{\"access_key\", \"secret_key\", \"project_id\"}} (line {}, column {})",
-                path.display(),
-                e.line(),
-                e.column()
-            )
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::KeysUnreadable {
+            path: path.to_owned(),
+            source,
         })?;
-        Self::new(list).map_err(|why| format!("ACCESS_KEYS_FILE {}: {why}", path.display()))
+        let list: Vec<AccessKey> =
+            serde_json::from_str(&text).map_err(|e| ConfigError::KeysNotJson {
+                path: path.to_owned(),
+                line: e.line(),
+                column: e.column(),
+            })?;
+        Self::new(list).map_err(|source| ConfigError::KeysInvalid {
+            path: path.to_owned(),
+            source,
+        })
     }
 
-    pub fn new(list: Vec<AccessKey>) -> Result<Self, String> {
+    pub fn new(list: Vec<AccessKey>) -> Result<Self, KeyListError> {
         let mut keys = HashMap::with_capacity(list.len());
         for (i, key) in list.into_iter().enumerate() {
             if !is_access_key(&key.access_key) {
-                return Err(format!(
-                    "entry {i}: access_key must be 1-128 letters and digits"
-                ));
+                return Err(KeyListError::BadAccessKey(i));
             }
             if key.secret_key.is_empty() {
-                return Err(format!("entry {i}: secret_key is empty"));
+                return Err(KeyListError::NoSecret(i));
             }
             if key.project_id.is_empty() {
-                return Err(format!("entry {i}: project_id is empty"));
+                return Err(KeyListError::NoProject(i));
             }
             if let Some(old) = keys.insert(key.access_key.clone(), key) {
-                return Err(format!("access key {} is listed twice", old.access_key));
+                return Err(KeyListError::Repeated(old.access_key));
             }
         }
         Ok(AccessKeyFile { keys })

@@ -64,6 +64,7 @@
 //! ```
 
 mod access_keys;
+mod config;
 mod targets;
 
 use async_trait::async_trait;
@@ -71,6 +72,7 @@ use rules::message::Message;
 use rules::{Notification, TopicId};
 
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
+pub use config::{env_number, env_required, ConfigError, KeyListError};
 pub use targets::Targets;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.
@@ -212,18 +214,6 @@ pub enum TopicProblem {
 #[async_trait]
 pub trait TopicCheck: Send + Sync {
     async fn check(&self, topic: &TopicId) -> Result<(), TopicProblem>;
-}
-
-/// A whole number from the environment variable `name`, or `default` when it is unset; an
-/// error naming the variable when it is set to anything else.
-pub fn env_number(name: &str, default: u64) -> Result<u64, String> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name} must be a whole number, got {v:?}")),
-        Err(_) => Ok(default),
-    }
 }
 
 /// How long a published (trace, rule) pair is remembered, by default: four days, longer than

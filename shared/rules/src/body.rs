@@ -457,7 +457,10 @@ fn parse_filter(v: &Value) -> Result<Filter> {
         let text = r
             .as_str()
             .ok_or_else(|| ValidationError::invalid(&path, "must be a string"))?;
-        rule.push(Condition::parse(text).map_err(|why| ValidationError::invalid(path, why))?);
+        rule.push(
+            Condition::parse(text)
+                .map_err(|why| ValidationError::invalid(path, why.to_string()))?,
+        );
     }
     Ok(Filter {
         condition,

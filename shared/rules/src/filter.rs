@@ -85,30 +85,45 @@ pub struct Condition {
     pub text: String,
 }
 
+/// Why a condition is refused; the message shows what was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    #[error("{0:?} has no operator; expected \"<field> = <value>\" or \"<field> != <value>\"")]
+    NoOperator(String),
+    #[error("unknown field {0:?}; allowed: api_version, code, trace_rating, trace_type, resource_id, resource_name")]
+    UnknownField(String),
+    #[error("{0:?}: the operator must be = or !=")]
+    BadOperator(String),
+    #[error("{0:?} has no value")]
+    NoValue(String),
+    /// The value breaks its field's rule (the message says what is allowed).
+    #[error("{0}")]
+    BadValue(&'static str),
+}
+
 impl Condition {
     /// Parses `"<field> <op> <value>"`; the value is everything after the operator, trimmed.
-    pub fn parse(written: &str) -> Result<Condition, String> {
+    pub fn parse(written: &str) -> Result<Condition, ConditionError> {
         let text = written.trim();
         let field_end = text
             .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
-            .ok_or_else(|| format!("{text:?} has no operator; expected \"<field> = <value>\" or \"<field> != <value>\""))?;
+            .ok_or_else(|| ConditionError::NoOperator(text.to_owned()))?;
         let field_name = &text[..field_end];
-        let field = FilterField::parse(field_name).ok_or_else(|| {
-            format!("unknown field {field_name:?}; allowed: api_version, code, trace_rating, trace_type, resource_id, resource_name")
-        })?;
+        let field = FilterField::parse(field_name)
+            .ok_or_else(|| ConditionError::UnknownField(field_name.to_owned()))?;
         let rest = text[field_end..].trim_start();
         let (op, value) = if let Some(v) = rest.strip_prefix("!=") {
             (Op::Ne, v)
         } else if let Some(v) = rest.strip_prefix('=') {
             (Op::Eq, v)
         } else {
-            return Err(format!("{text:?}: the operator must be = or !="));
+            return Err(ConditionError::BadOperator(text.to_owned()));
         };
         let value = value.trim();
         if value.is_empty() {
-            return Err(format!("{text:?} has no value"));
+            return Err(ConditionError::NoValue(text.to_owned()));
         }
-        field.check_value(value).map_err(str::to_owned)?;
+        field.check_value(value).map_err(ConditionError::BadValue)?;
         Ok(Condition {
             field,
             op,

@@ -14,22 +14,18 @@ const USAGE: &str =
     "usage: access-keys create <project_id> | list <project_id> | revoke <access_key>";
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), String> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [command, subject] = args.as_slice() else {
         return Err(USAGE.into());
     };
-    let table = std::env::var("TABLE_NAME")
-        .map_err(|_| "TABLE_NAME is not set: the stack's RulesTableName output")?;
+    let table = ports::env_required("TABLE_NAME", "the stack's RulesTableName output")?;
     let aws = aws_adapters::config::loader().load().await;
     let store = DynamoDbStore::new(aws_adapters::dynamodb::Client::new(&aws), table);
     match command.as_str() {
         "create" => {
-            let key = generate_key(subject).map_err(|e| e.to_string())?;
-            store
-                .add_access_key(&key)
-                .await
-                .map_err(|e| e.to_string())?;
+            let key = generate_key(subject)?;
+            store.add_access_key(&key).await?;
             let shown = serde_json::json!({
                 "access_key": key.access_key, "secret_key": key.secret_key, "project_id": key.project_id,
             });
@@ -37,19 +33,12 @@ async fn main() -> Result<(), String> {
             eprintln!("The secret key is shown this once; keep it where your clients read it.");
         }
         "list" => {
-            for (access_key, created_ms) in store
-                .list_access_keys(subject)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            for (access_key, created_ms) in store.list_access_keys(subject).await? {
                 println!("{access_key}\tcreated_at_ms={created_ms}");
             }
         }
         "revoke" => {
-            store
-                .revoke_access_key(subject)
-                .await
-                .map_err(|e| e.to_string())?;
+            store.revoke_access_key(subject).await?;
             eprintln!("revoked {subject}");
         }
         _ => return Err(USAGE.into()),
