@@ -114,6 +114,8 @@ async fn answer(
         Err(_) => {
             let mut response = ApiError::RequestTimeout(within.as_secs()).into_response();
             let id = uuid_header();
+            // The request-id middleware never saw the answer: its line is written here.
+            tracing::info!(request_id = %id.to_str().unwrap_or_default(), status = 408, error_code = "CTS.0408", "request timed out");
             response.headers_mut().insert("x-request-id", id);
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,

@@ -107,3 +107,50 @@ async fn info_logs_hold_no_secrets_and_no_traces() {
     }
     println!("log lines checked: {lines}; secrets and trace contents found: 0");
 }
+
+/// Each refused or failed request is logged once, in its request's span (with its id), with
+/// the error's code and detail.
+#[tokio::test(flavor = "current_thread")]
+async fn an_error_is_logged_once_with_its_request_id() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        port: 0,
+        data_dir: dir.path().to_owned(),
+        caller_header: None,
+        access_keys_file: None,
+        cache_ttl: Duration::ZERO,
+    };
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v3/p1/notifications")
+        .header("content-type", "application/json")
+        .header("x-request-id", "req-refused-1")
+        .body(Body::from(r#"{"notification_name": "bad name!"}"#))
+        .unwrap();
+    let resp = app(&config).unwrap().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 400);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &serde_json::Value| l["span"]["request_id"] == "req-refused-1")
+        .collect();
+    assert_eq!(lines.len(), 1, "one line for the request: {logs}");
+    let fields = &lines[0]["fields"];
+    assert_eq!(fields["message"], "request refused", "{logs}");
+    assert_eq!(fields["error_code"], "CTS.0003");
+    assert_eq!(fields["status"], 400);
+    assert!(fields["error"]
+        .as_str()
+        .unwrap()
+        .contains("notification_name"));
+}

@@ -67,18 +67,42 @@ impl ApiError {
     }
 }
 
+/// Why a response is an error, carried in its extensions to the request's one log line
+/// (written by the request-id middleware, inside the request's span): the full detail, where
+/// the body says only what a caller may know.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub error_code: &'static str,
+    pub detail: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::error!(error_code = code, error = %self, "request failed");
-        } else {
-            tracing::info!(error_code = code, error = %self, "request refused");
-        }
         let mut body = json!({"error_code": code, "error_msg": self.public_message()});
         if let ApiError::Unauthenticated { request_id, .. } = &self {
             body["request_id"] = json!(request_id);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(Refusal {
+            error_code: code,
+            detail: error_chain(&self),
+        });
+        response
     }
+}
+
+/// An error and its sources, outermost first.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }

@@ -26,7 +26,7 @@ use tracing::Instrument;
 
 pub use auth::{CallerPolicy, CallerProject};
 pub use console::{console, ConsoleAuth};
-pub use error::ApiError;
+pub use error::{ApiError, Refusal};
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -155,14 +155,17 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
-    span.in_scope(|| {
-        tracing::info!(
-            %method,
-            path,
-            status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1e3,
-            "handled"
-        )
+    let status = response.status();
+    let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+    // One line per request; an error's detail (never a body or a credential) goes in it.
+    span.in_scope(|| match response.extensions_mut().remove::<Refusal>() {
+        Some(r) if status.is_server_error() => {
+            tracing::error!(%method, path, status = status.as_u16(), latency_ms, error_code = r.error_code, error = %r.detail, "request failed")
+        }
+        Some(r) => {
+            tracing::info!(%method, path, status = status.as_u16(), latency_ms, error_code = r.error_code, error = %r.detail, "request refused")
+        }
+        None => tracing::info!(%method, path, status = status.as_u16(), latency_ms, "handled"),
     });
     response.headers_mut().insert("x-request-id", id);
     response
