@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
-use rules_api::{declares_json, read_body, ApiError, CallerProject};
+use axum::{Extension, Json, Router};
+use rules_api::{ApiError, CallerProject, JsonBody, JsonOnly};
 use trace_handler::{Handler, Summary};
 
 pub(crate) fn routes(handler: Arc<Handler>) -> Router {
@@ -23,13 +23,12 @@ pub(crate) fn routes(handler: Arc<Handler>) -> Router {
 /// 200 with the summary when every item was handled or refused for its own content; 503 with
 /// the summary when something else failed (a publish, the store), so that the sender sends the
 /// input again: only the pairs still missing are published then.
-async fn intake(State(handler): State<Arc<Handler>>, req: Request) -> Result<Response, ApiError> {
-    if declares_json(req.headers()) != Some(true) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let caller = req.extensions().get::<CallerProject>().map(|c| c.0.clone());
-    let (parts, body) = req.into_parts();
-    let body = read_body(&parts.headers, body).await?;
+async fn intake(
+    State(handler): State<Arc<Handler>>,
+    caller: Option<Extension<CallerProject>>,
+    JsonBody(body): JsonOnly,
+) -> Result<Response, ApiError> {
+    let caller = caller.map(|Extension(c)| c.0);
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("body: is required".into()));
     }

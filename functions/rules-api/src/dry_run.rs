@@ -14,7 +14,7 @@ use rules::{CreateBody, Notification, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::extract::{JsonBytes, Project};
+use crate::extract::{JsonBody, JsonBytes, Project};
 use crate::handlers::check_deliverable;
 use crate::{ApiError, AppState};
 
@@ -70,7 +70,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::
 pub(crate) async fn dry_run(
     State(s): State<AppState>,
     Project(project_id): Project,
-    JsonBytes(bytes): JsonBytes,
+    JsonBody(bytes): JsonBytes,
 ) -> Result<Response, ApiError> {
     let body: DryRunBody<'_> = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::Invalid(ValidationError::invalid(

@@ -10,7 +10,7 @@ use rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
 use rules::{CreateBody, NotificationType, UpdateBody};
 use serde_json::json;
 
-use crate::extract::{query, JsonBytes, Project};
+use crate::extract::{CatalogFilter, JsonBody, JsonBytes, NameFilter, NotificationIds, Project};
 use crate::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -20,10 +20,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 struct NotificationList {
     notifications: Vec<rules::Notification>,
 }
-
-/// Most ids one delete takes: a batch is one DynamoDB transaction (at most 100 items: one per
-/// rule plus the project's name claims), with room to spare.
-pub(crate) const MAX_DELETE_IDS: usize = 50;
 
 pub(crate) async fn health() -> Response {
     Json(json!({"status": "ok"})).into_response()
@@ -40,7 +36,7 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 pub(crate) async fn create(
     State(s): State<AppState>,
     Project(project_id): Project,
-    JsonBytes(body): JsonBytes,
+    JsonBody(body): JsonBytes,
 ) -> Result<Response> {
     let body = CreateBody::parse(&body)?;
     let notification =
@@ -54,7 +50,7 @@ pub(crate) async fn create(
 pub(crate) async fn update(
     State(s): State<AppState>,
     Project(project_id): Project,
-    JsonBytes(body): JsonBytes,
+    JsonBody(body): JsonBytes,
 ) -> Result<Response> {
     let body = UpdateBody::parse(&body)?;
     let existing = if body.notification_id().is_empty() {
@@ -81,32 +77,8 @@ pub(crate) async fn update(
 pub(crate) async fn delete(
     State(s): State<AppState>,
     Project(project_id): Project,
-    uri: Uri,
+    NotificationIds(ids): NotificationIds,
 ) -> Result<Response> {
-    let mut ids: Vec<String> = Vec::new();
-    for id in query(&uri, "notification_id")
-        .iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-    {
-        if id.is_empty() || id.len() > 64 {
-            return Err(ApiError::BadRequest(
-                "notification_id must be a comma-separated list of ids".into(),
-            ));
-        }
-        // Counted as they come, so that a long list costs at most 50 comparisons an id.
-        if !ids.iter().any(|x| x == id) {
-            ids.push(id.to_owned());
-            if ids.len() > MAX_DELETE_IDS {
-                return Err(ApiError::BadRequest(format!(
-                    "at most {MAX_DELETE_IDS} notification ids at once"
-                )));
-            }
-        }
-    }
-    if ids.is_empty() {
-        return Err(ApiError::BadRequest("notification_id is required".into()));
-    }
     s.store.delete(&project_id, &ids).await?;
     tracing::info!(count = ids.len(), "notifications deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -116,11 +88,10 @@ pub(crate) async fn list(
     State(s): State<AppState>,
     Project(project_id): Project,
     Path((_, kind)): Path<(String, String)>,
-    uri: Uri,
+    NameFilter(name): NameFilter,
 ) -> Result<Response> {
     let kind = NotificationType::parse(&kind)
         .ok_or_else(|| ApiError::BadRequest("notification_type must be smn or fun".into()))?;
-    let name = query(&uri, "notification_name").into_iter().next();
     let notifications: Vec<_> = s
         .store
         .list(&project_id)
@@ -142,20 +113,12 @@ pub(crate) async fn quotas(
         .into_response())
 }
 
-pub(crate) async fn operations(_: Project, uri: Uri) -> Result<Response> {
-    let service = query(&uri, "service_type").into_iter().next();
-    let resource = query(&uri, "resource_type").into_iter().next();
-    if resource.is_some() && service.is_none() {
-        return Err(ApiError::BadRequest(
-            "resource_type needs service_type".into(),
-        ));
-    }
-    let typical = match query(&uri, "typical").into_iter().next().as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(ApiError::BadRequest("typical must be true or false".into())),
-    };
-    let operations = rules::catalog::entries(service.as_deref(), resource.as_deref(), typical);
+pub(crate) async fn operations(_: Project, filter: CatalogFilter) -> Result<Response> {
+    let operations = rules::catalog::entries(
+        filter.service.as_deref(),
+        filter.resource.as_deref(),
+        filter.typical,
+    );
     Ok(Json(json!({"operations": operations})).into_response())
 }
 

@@ -27,6 +27,7 @@ use tracing::Instrument;
 pub use auth::{CallerPolicy, CallerProject};
 pub use console::{console, ConsoleAuth};
 pub use error::{ApiError, Refusal};
+pub use extract::{JsonBody, JsonBytes, JsonOnly};
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
