@@ -13,7 +13,7 @@ template, errors = decode(str(root / "template.yaml"))
 if errors:
     sys.exit("template.yaml does not parse: %s" % errors)
 
-READ = re.compile(r'(?:env::var|\bvar|\bnumber|\benv_number)\("([A-Z][A-Z0-9_]*)"')
+READ = re.compile(r'(?:env::var|\bvar|\bnumber|\benv_number|\benv_required)\(\s*"([A-Z][A-Z0-9_]*)"')
 # Set by the Lambda runtime itself, never by the template.
 RUNTIME = {"AWS_REGION", "AWS_LAMBDA_FUNCTION_NAME", "AWS_ENDPOINT_URL", "AWS_LAMBDA_LOG_FORMAT"}
 passed = failed = 0
