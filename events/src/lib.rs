@@ -21,24 +21,24 @@ pub const FILES: &[(&str, &str)] = &[
     ("api/quotas.json", include_str!("../api/quotas.json")),
     (
         "cloudtrail-record-s3-delete-bucket-denied.json",
-        include_str!("../cloudtrail-record-s3-delete-bucket-denied.json"),
+        CLOUDTRAIL_S3_DELETE_BUCKET_DENIED,
     ),
     (
         "create-notification-request.json",
-        include_str!("../create-notification-request.json"),
+        CREATE_NOTIFICATION_REQUEST,
     ),
-    ("cts-traces.jsonl", include_str!("../cts-traces.jsonl")),
+    ("cts-traces.jsonl", CTS_TRACES),
     (
         "direct-invoke-batch.json",
         include_str!("../direct-invoke-batch.json"),
     ),
     (
         "eventbridge-cloudtrail-authorize-sg-ingress.json",
-        include_str!("../eventbridge-cloudtrail-authorize-sg-ingress.json"),
+        EVENTBRIDGE_SG_INGRESS,
     ),
     (
         "eventbridge-console-signin-root-no-mfa.json",
-        include_str!("../eventbridge-console-signin-root-no-mfa.json"),
+        EVENTBRIDGE_ROOT_SIGN_IN,
     ),
     (
         "eventbridge-forwarded-iam-create-access-key.json",

@@ -34,7 +34,7 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// Reads a body of at most [`MAX_BODY_BYTES`] (413 beyond, refused at once when the
 /// `Content-Length` says so).
-pub async fn read_body(
+pub(crate) async fn read_body(
     headers: &axum::http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<axum::body::Bytes, ApiError> {
@@ -50,7 +50,7 @@ pub async fn read_body(
 }
 
 /// Whether the `Content-Type` is `application/json` (parameters aside); `None` when absent.
-pub fn declares_json(headers: &axum::http::HeaderMap) -> Option<bool> {
+pub(crate) fn declares_json(headers: &axum::http::HeaderMap) -> Option<bool> {
     let value = headers.get(axum::http::header::CONTENT_TYPE)?;
     let media = value.to_str().unwrap_or_default().split(';').next()?;
     Some(media.trim().eq_ignore_ascii_case("application/json"))
