@@ -3,12 +3,13 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
-use local_server::{app, Config};
+use local_server::app;
 use tower::ServiceExt;
+
+mod common;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -23,12 +24,8 @@ impl Write for Captured {
     }
 }
 
-const AK: &str = "AKIASECRETACCESSKEY1";
-const SK: &str = "sk-very-secret-value-0123456789";
-const SIGNATURE: &str = "SDK-HMAC-SHA256 Access=AKIASECRETACCESSKEY1, SignedHeaders=host;x-sdk-date, Signature=5f2b9e0c8d";
-
-#[tokio::test(flavor = "current_thread")]
-async fn info_logs_hold_no_secrets_and_no_traces() {
+/// Info-level JSON logs of this thread, captured until the guard drops.
+fn capture_info_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -36,16 +33,19 @@ async fn info_logs_hold_no_secrets_and_no_traces() {
         .with_max_level(tracing::Level::INFO)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+const AK: &str = "AKIASECRETACCESSKEY1";
+const SK: &str = "sk-very-secret-value-0123456789";
+const SIGNATURE: &str = "SDK-HMAC-SHA256 Access=AKIASECRETACCESSKEY1, SignedHeaders=host;x-sdk-date, Signature=5f2b9e0c8d";
+
+#[tokio::test(flavor = "current_thread")]
+async fn info_logs_hold_no_secrets_and_no_traces() {
+    let (captured, _guard) = capture_info_logs();
 
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        port: 0,
-        data_dir: dir.path().to_owned(),
-        caller_header: None,
-        access_keys_file: None,
-        cache_ttl: Duration::ZERO,
-    };
+    let config = common::open_config(dir.path());
     let app = app(&config).unwrap();
     let send = |method: &str, uri: &str, body: String| {
         let req = Request::builder()
@@ -112,22 +112,9 @@ async fn info_logs_hold_no_secrets_and_no_traces() {
 /// the error's code and detail.
 #[tokio::test(flavor = "current_thread")]
 async fn an_error_is_logged_once_with_its_request_id() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_info_logs();
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        port: 0,
-        data_dir: dir.path().to_owned(),
-        caller_header: None,
-        access_keys_file: None,
-        cache_ttl: Duration::ZERO,
-    };
+    let config = common::open_config(dir.path());
     let req = Request::builder()
         .method("POST")
         .uri("/v3/p1/notifications")
