@@ -2,72 +2,7 @@
 
 use serde::{Serialize, Serializer};
 
-/// The trace fields a condition may test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FilterField {
-    ApiVersion,
-    Code,
-    TraceRating,
-    TraceType,
-    ResourceId,
-    ResourceName,
-}
-
-impl FilterField {
-    pub const ALL: [FilterField; 6] = [
-        FilterField::ApiVersion,
-        FilterField::Code,
-        FilterField::TraceRating,
-        FilterField::TraceType,
-        FilterField::ResourceId,
-        FilterField::ResourceName,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            FilterField::ApiVersion => "api_version",
-            FilterField::Code => "code",
-            FilterField::TraceRating => "trace_rating",
-            FilterField::TraceType => "trace_type",
-            FilterField::ResourceId => "resource_id",
-            FilterField::ResourceName => "resource_name",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.name() == name)
-    }
-
-    /// Checks a condition value against the field's rule; the error says what is allowed.
-    fn check_value(self, v: &str) -> Result<(), &'static str> {
-        let len = v.chars().count();
-        let ok = match self {
-            FilterField::ApiVersion => {
-                len <= 64
-                    && v.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-            }
-            FilterField::Code => len <= 256,
-            FilterField::TraceRating => ["normal", "warning", "incident"].contains(&v),
-            FilterField::TraceType => ["ApiCall", "ConsoleAction", "SystemAction"].contains(&v),
-            FilterField::ResourceId => len <= 350,
-            FilterField::ResourceName => len <= 256,
-        };
-        if ok && !v.chars().any(char::is_control) {
-            return Ok(());
-        }
-        Err(match self {
-            FilterField::ApiVersion => "api_version must be 1-64 characters of A-Z a-z 0-9 _ . -",
-            FilterField::Code => "code must be 1-256 characters",
-            FilterField::TraceRating => "trace_rating must be one of normal, warning, incident",
-            FilterField::TraceType => {
-                "trace_type must be one of ApiCall, ConsoleAction, SystemAction"
-            }
-            FilterField::ResourceId => "resource_id must be 1-350 characters",
-            FilterField::ResourceName => "resource_name must be 1-256 characters",
-        })
-    }
-}
+pub use crate::fields::FilterField;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -90,7 +25,7 @@ pub struct Condition {
 pub enum ConditionError {
     #[error("{0:?} has no operator; expected \"<field> = <value>\" or \"<field> != <value>\"")]
     NoOperator(String),
-    #[error("unknown field {0:?}; allowed: api_version, code, trace_rating, trace_type, resource_id, resource_name")]
+    #[error("unknown field {0:?}; allowed: {allowed}", allowed = FilterField::NAMES.join(", "))]
     UnknownField(String),
     #[error("{0:?}: the operator must be = or !=")]
     BadOperator(String),
@@ -109,7 +44,9 @@ impl Condition {
             .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
             .ok_or_else(|| ConditionError::NoOperator(text.to_owned()))?;
         let field_name = &text[..field_end];
-        let field = FilterField::parse(field_name)
+        let field = FilterField::ALL
+            .into_iter()
+            .find(|f| f.name() == field_name)
             .ok_or_else(|| ConditionError::UnknownField(field_name.to_owned()))?;
         let rest = text[field_end..].trim_start();
         let (op, value) = if let Some(v) = rest.strip_prefix("!=") {

@@ -40,6 +40,7 @@ pub mod body;
 pub mod catalog;
 pub mod error;
 pub mod explain;
+mod fields;
 pub mod filter;
 mod fit;
 pub mod limits;

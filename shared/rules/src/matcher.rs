@@ -73,7 +73,7 @@ pub struct CompiledRules {
     or_rules: u128,
     slots: [SlotRules; SLOTS],
     /// Per filter field: value → per slot, the rules whose condition there names this value.
-    values: [FxHashMap<Box<str>, [u128; SLOTS]>; 6],
+    values: [FxHashMap<Box<str>, [u128; SLOTS]>; FilterField::COUNT],
     fields_used: Vec<usize>,
 }
 
@@ -129,7 +129,7 @@ impl CompiledRules {
                     Op::Eq => c.slots[slot].eq |= bit,
                     Op::Ne => c.slots[slot].ne |= bit,
                 }
-                let field = field_index(cond.field);
+                let field = cond.field.index();
                 c.values[field]
                     .entry(cond.value.as_str().into())
                     .or_default()[slot] |= bit;
@@ -194,10 +194,6 @@ impl CompiledRules {
         }
         all | (any & self.or_rules)
     }
-}
-
-fn field_index(f: FilterField) -> usize {
-    FilterField::ALL.iter().position(|x| *x == f).unwrap_or(0)
 }
 
 /// The unambiguous key of an operation: each part prefixed by its length.

@@ -7,9 +7,7 @@ pub mod envelope;
 mod scan;
 mod spans;
 
-use std::borrow::Cow;
-
-use crate::filter::FilterField;
+pub use crate::fields::TraceView;
 
 pub use scan::{scan, scan_bytes};
 
@@ -31,40 +29,6 @@ pub enum TraceError {
     BadProject,
     #[error("unsupported input: {0}")]
     Unsupported(String),
-}
-
-/// The fields of a trace that routing, matching and the message need, borrowed from its JSON
-/// where no escapes had to be decoded. Non-string scalars (a numeric `code`, say) keep their
-/// JSON text; null, objects and arrays count as missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TraceView<'a> {
-    pub trace_id: Option<Cow<'a, str>>,
-    pub project_id: Option<Cow<'a, str>>,
-    pub trace_name: Option<Cow<'a, str>>,
-    pub service_type: Option<Cow<'a, str>>,
-    pub resource_type: Option<Cow<'a, str>>,
-    /// `user.name`.
-    pub user_name: Option<Cow<'a, str>>,
-    pub trace_rating: Option<Cow<'a, str>>,
-    pub trace_type: Option<Cow<'a, str>>,
-    pub code: Option<Cow<'a, str>>,
-    pub api_version: Option<Cow<'a, str>>,
-    pub resource_id: Option<Cow<'a, str>>,
-    pub resource_name: Option<Cow<'a, str>>,
-}
-
-impl TraceView<'_> {
-    /// The value a filter condition on `field` compares against.
-    pub fn field(&self, field: FilterField) -> Option<&str> {
-        match field {
-            FilterField::ApiVersion => self.api_version.as_deref(),
-            FilterField::Code => self.code.as_deref(),
-            FilterField::TraceRating => self.trace_rating.as_deref(),
-            FilterField::TraceType => self.trace_type.as_deref(),
-            FilterField::ResourceId => self.resource_id.as_deref(),
-            FilterField::ResourceName => self.resource_name.as_deref(),
-        }
-    }
 }
 
 /// A valid trace of a known project, holding its JSON exactly as received (or, for a CloudTrail

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use blockmask::{Masks, TextError};
 
 use super::{TraceError, TraceView};
+use crate::fields::Field;
 
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
@@ -62,121 +63,8 @@ pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
     if let Some(field) = wrong_type {
         return Err(TraceError::NotAString(field));
     }
-    for (name, value) in [
-        ("trace_id", &view.trace_id),
-        ("trace_name", &view.trace_name),
-        ("service_type", &view.service_type),
-        ("resource_type", &view.resource_type),
-    ] {
-        match value {
-            None => return Err(TraceError::Missing(name)),
-            Some(v) if v.is_empty() => return Err(TraceError::NotAString(name)),
-            Some(_) => {}
-        }
-    }
-    if view.project_id.as_deref() == Some("") {
-        return Err(TraceError::NotAString("project_id"));
-    }
+    view.check_identity()?;
     Ok(view)
-}
-
-/// The fields a trace's top level may carry that the view keeps.
-#[derive(Clone, Copy)]
-enum Field {
-    TraceId,
-    ProjectId,
-    TraceName,
-    ServiceType,
-    ResourceType,
-    TraceRating,
-    TraceType,
-    Code,
-    ApiVersion,
-    ResourceId,
-    ResourceName,
-    User,
-}
-
-impl Field {
-    /// Compares whole 8-byte words (the first and the last eight bytes of the key, which
-    /// overlap for keys under 16 bytes) rather than byte by byte: most keys of a trace are
-    /// not fields and differ in length or in the first word.
-    #[inline(always)]
-    fn of(key: &[u8]) -> Option<Field> {
-        const fn word(name: &[u8], at: usize) -> u64 {
-            let mut w = 0u64;
-            let mut k = 0;
-            while k < 8 {
-                w |= (name[at + k] as u64) << (8 * k);
-                k += 1;
-            }
-            w
-        }
-        const fn words(name: &[u8]) -> (u64, u64) {
-            (word(name, 0), word(name, name.len() - 8))
-        }
-        const TRACE_ID: (u64, u64) = words(b"trace_id");
-        const PROJECT_ID: (u64, u64) = words(b"project_id");
-        const TRACE_NAME: (u64, u64) = words(b"trace_name");
-        const TRACE_TYPE: (u64, u64) = words(b"trace_type");
-        const API_VERSION: (u64, u64) = words(b"api_version");
-        const RESOURCE_ID: (u64, u64) = words(b"resource_id");
-        const SERVICE_TYPE: (u64, u64) = words(b"service_type");
-        const TRACE_RATING: (u64, u64) = words(b"trace_rating");
-        const RESOURCE_TYPE: (u64, u64) = words(b"resource_type");
-        const RESOURCE_NAME: (u64, u64) = words(b"resource_name");
-
-        let read = |at: usize| {
-            key.get(at..at + 8)
-                .and_then(|w| w.try_into().ok())
-                .map_or(0, u64::from_le_bytes)
-        };
-        let candidates: &[((u64, u64), Field)] = match key.len() {
-            4 => {
-                return match key {
-                    b"code" => Some(Field::Code),
-                    b"user" => Some(Field::User),
-                    _ => None,
-                }
-            }
-            8 => &[(TRACE_ID, Field::TraceId)],
-            10 => &[
-                (PROJECT_ID, Field::ProjectId),
-                (TRACE_NAME, Field::TraceName),
-                (TRACE_TYPE, Field::TraceType),
-            ],
-            11 => &[
-                (API_VERSION, Field::ApiVersion),
-                (RESOURCE_ID, Field::ResourceId),
-            ],
-            12 => &[
-                (SERVICE_TYPE, Field::ServiceType),
-                (TRACE_RATING, Field::TraceRating),
-            ],
-            13 => &[
-                (RESOURCE_TYPE, Field::ResourceType),
-                (RESOURCE_NAME, Field::ResourceName),
-            ],
-            _ => return None,
-        };
-        let words = (read(0), read(key.len() - 8));
-        candidates
-            .iter()
-            .find(|(w, _)| *w == words)
-            .map(|(_, field)| *field)
-    }
-
-    /// The name of a field that identifies a trace and so must be a string when present.
-    fn identity_name(self) -> Option<&'static str> {
-        match self {
-            Field::TraceId => Some("trace_id"),
-            Field::ProjectId => Some("project_id"),
-            Field::TraceName => Some("trace_name"),
-            Field::ServiceType => Some("service_type"),
-            Field::ResourceType => Some("resource_type"),
-            _ => None,
-        }
-    }
 }
 
 struct Scalar<'a> {
@@ -359,33 +247,21 @@ impl<'a> Scanner<'a, '_> {
             let Some(field) = s.field(key)? else {
                 return s.skip_value(depth);
             };
-            let slot = match field {
-                Field::TraceId => &mut view.trace_id,
-                Field::ProjectId => &mut view.project_id,
-                Field::TraceName => &mut view.trace_name,
-                Field::ServiceType => &mut view.service_type,
-                Field::ResourceType => &mut view.resource_type,
-                Field::TraceRating => &mut view.trace_rating,
-                Field::TraceType => &mut view.trace_type,
-                Field::Code => &mut view.code,
-                Field::ApiVersion => &mut view.api_version,
-                Field::ResourceId => &mut view.resource_id,
-                Field::ResourceName => &mut view.resource_name,
-                Field::User => {
-                    view.user_name = None;
-                    if s.peek() != Some(b'{') {
-                        return s.skip_value(depth);
-                    }
-                    return s.object(depth, |s, key, depth| {
-                        if s.key_is(key, b"name")? {
-                            view.user_name = s.scalar(depth)?.text;
-                            Ok(())
-                        } else {
-                            s.skip_value(depth)
-                        }
-                    });
+            let slot = view.slot_mut(field);
+            if let Some(inner) = field.nested() {
+                *slot = None;
+                if s.peek() != Some(b'{') {
+                    return s.skip_value(depth);
                 }
-            };
+                return s.object(depth, |s, key, depth| {
+                    if s.key_is(key, inner)? {
+                        *slot = s.scalar(depth)?.text;
+                        Ok(())
+                    } else {
+                        s.skip_value(depth)
+                    }
+                });
+            }
             let value = s.scalar(depth)?;
             if !value.is_string && value.text.is_some() {
                 *wrong_type = wrong_type.or(field.identity_name());

@@ -42,47 +42,16 @@ impl Span {
     }
 }
 
-/// The twelve fields of a [`TraceView`], in its order.
+/// The fields of a [`TraceView`], in its order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Spans([Span; 12]);
+pub(crate) struct Spans([Span; crate::fields::FIELD_COUNT]);
 
 impl Spans {
     pub(crate) fn of(v: &TraceView<'_>, json: &str) -> Spans {
-        Spans(
-            [
-                &v.trace_id,
-                &v.project_id,
-                &v.trace_name,
-                &v.service_type,
-                &v.resource_type,
-                &v.user_name,
-                &v.trace_rating,
-                &v.trace_type,
-                &v.code,
-                &v.api_version,
-                &v.resource_id,
-                &v.resource_name,
-            ]
-            .map(|f| Span::of(f, json)),
-        )
+        Spans(v.slots().map(|f| Span::of(f, json)))
     }
 
     pub(crate) fn view<'a>(&'a self, json: &'a str) -> TraceView<'a> {
-        let [trace_id, project_id, trace_name, service_type, resource_type, user_name, trace_rating, trace_type, code, api_version, resource_id, resource_name] =
-            &self.0;
-        TraceView {
-            trace_id: trace_id.get(json),
-            project_id: project_id.get(json),
-            trace_name: trace_name.get(json),
-            service_type: service_type.get(json),
-            resource_type: resource_type.get(json),
-            user_name: user_name.get(json),
-            trace_rating: trace_rating.get(json),
-            trace_type: trace_type.get(json),
-            code: code.get(json),
-            api_version: api_version.get(json),
-            resource_id: resource_id.get(json),
-            resource_name: resource_name.get(json),
-        }
+        TraceView::from_slots(self.0.each_ref().map(|s| s.get(json)))
     }
 }
