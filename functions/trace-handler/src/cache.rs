@@ -107,8 +107,9 @@ impl RuleCache {
             }
         }
         let stored = self.store.list(project_id).await?;
-        let rules =
-            Arc::new(CompiledRules::compile(&stored).map_err(|e| StoreError::Read(e.to_string()))?);
+        let rules = Arc::new(
+            CompiledRules::compile(&stored).map_err(|e| StoreError::Read(ports::Cause::new(e)))?,
+        );
         *loaded = Some(Loaded {
             at: Instant::now(),
             generation,

@@ -50,7 +50,8 @@ fn random_text(n: usize, alphabet: &[u8]) -> Result<String, StoreError> {
     let mut out = String::with_capacity(n);
     let mut buf = [0u8; 64];
     while out.len() < n {
-        getrandom::fill(&mut buf).map_err(|e| write_err(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut buf)
+            .map_err(|e| StoreError::Write(format!("no randomness: {e}").into()))?;
         for b in buf.iter().map(|b| usize::from(*b)).filter(|b| *b < limit) {
             if out.len() < n {
                 out.push(alphabet[b % alphabet.len()] as char);
@@ -107,9 +108,10 @@ impl DynamoDbStore {
         match self.transact(items).await? {
             Outcome::Committed => Ok(()),
             Outcome::ConditionsFailed => Err(KeyAdminError::TooManyKeys(key.project_id.clone())),
-            Outcome::Conflict => {
-                Err(write_err("a concurrent change of the project's keys; try again").into())
-            }
+            Outcome::Conflict => Err(StoreError::Write(
+                "a concurrent change of the project's keys; try again".into(),
+            )
+            .into()),
         }
     }
 
@@ -140,9 +142,10 @@ impl DynamoDbStore {
         match self.transact(items).await? {
             Outcome::Committed => Ok(()),
             Outcome::ConditionsFailed => Err(KeyAdminError::UnknownKey(access_key.to_owned())),
-            Outcome::Conflict => {
-                Err(write_err("a concurrent change of the project's keys; try again").into())
-            }
+            Outcome::Conflict => Err(StoreError::Write(
+                "a concurrent change of the project's keys; try again".into(),
+            )
+            .into()),
         }
     }
 
@@ -159,7 +162,7 @@ impl DynamoDbStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(read_err)?;
         let mut keys: Vec<(String, i64)> = out
             .item()
             .and_then(|i| i.get("access_keys"))
@@ -188,7 +191,7 @@ impl AccessKeys for DynamoDbStore {
             .set_key(Some(key_item_key(access_key)))
             .send()
             .await
-            .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(read_err)?;
         let Some(item) = out.item() else {
             return Ok(None);
         };
@@ -196,7 +199,7 @@ impl AccessKeys for DynamoDbStore {
             item.get(k)
                 .and_then(|v| v.as_s().ok())
                 .cloned()
-                .ok_or_else(|| read_err(format!("access key item without {k}")))
+                .ok_or_else(|| StoreError::Read(format!("access key item without {k}").into()))
         };
         Ok(Some(AccessKey {
             access_key: access_key.to_owned(),

@@ -77,7 +77,7 @@ impl DynamoDbStore {
             {
                 self.existing_claim(k, owner).await
             }
-            Err(e) => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(write_err(e)),
         }
     }
 
@@ -102,7 +102,7 @@ impl DynamoDbStore {
             {
                 Ok(())
             }
-            Err(e) => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(write_err(e)),
         }
     }
 
@@ -116,7 +116,7 @@ impl DynamoDbStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(read_err)?;
         let text = |name: &str| {
             out.item()
                 .and_then(|i| i.get(name))
@@ -204,7 +204,7 @@ impl DedupLog for DynamoDbStore {
                     .request_items(&self.table, writes)
                     .send()
                     .await
-                    .map_err(|e| write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                    .map_err(write_err)?;
                 writes = out
                     .unprocessed_items()
                     .and_then(|u| u.get(&self.table))
@@ -213,7 +213,7 @@ impl DedupLog for DynamoDbStore {
                 if !writes.is_empty() {
                     attempt += 1;
                     if attempt >= ATTEMPTS {
-                        return Err(write_err("dedup writes stayed unprocessed"));
+                        return Err(StoreError::Write("dedup writes stayed unprocessed".into()));
                     }
                     backoff(attempt).await;
                 }

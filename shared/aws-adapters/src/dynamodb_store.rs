@@ -52,12 +52,12 @@ fn meta_key(project_id: &str) -> HashMap<String, AttributeValue> {
     ])
 }
 
-pub(crate) fn write_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Write(e.to_string())
+pub(crate) fn write_err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Write(ports::Cause::new(e))
 }
 
-pub(crate) fn read_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Read(e.to_string())
+pub(crate) fn read_err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Read(ports::Cause::new(e))
 }
 
 /// How a transaction ended, by which of its items' conditions failed.
@@ -106,11 +106,9 @@ impl DynamoDbStore {
                     }
                     Ok(Outcome::ConditionsFailed)
                 }
-                other => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(
-                    other,
-                ))),
+                other => Err(write_err(other)),
             },
-            Err(e) => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(write_err(e)),
         }
     }
 
@@ -124,7 +122,7 @@ impl DynamoDbStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(read_err)?;
         let names = out
             .item()
             .and_then(|i| i.get("rule_names"))
@@ -163,7 +161,7 @@ impl DynamoDbStore {
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Ok(())
             }
-            Err(e) => Err(write_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+            Err(e) => Err(write_err(e)),
         }
     }
 
@@ -195,7 +193,7 @@ impl DynamoDbStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .map_err(read_err)?;
         out.item().map(parse_item).transpose()
     }
 }
@@ -204,7 +202,7 @@ fn parse_item(item: &HashMap<String, AttributeValue>) -> Result<Notification, St
     let body = item
         .get("body")
         .and_then(|b| b.as_s().ok())
-        .ok_or_else(|| read_err("a rule item has no body"))?;
+        .ok_or_else(|| StoreError::Read("a rule item has no body".into()))?;
     let v: serde_json::Value = serde_json::from_str(body).map_err(read_err)?;
     parse_stored(&v).map_err(read_err)
 }
@@ -247,7 +245,9 @@ impl NotificationStore for DynamoDbStore {
                 }
             }
         }
-        Err(write_err("too many concurrent changes; retry"))
+        Err(StoreError::Write(
+            "too many concurrent changes; retry".into(),
+        ))
     }
 
     async fn update(&self, n: &Notification) -> Result<(), StoreError> {
@@ -294,7 +294,9 @@ impl NotificationStore for DynamoDbStore {
                 }
             }
         }
-        Err(write_err("too many concurrent changes; retry"))
+        Err(StoreError::Write(
+            "too many concurrent changes; retry".into(),
+        ))
     }
 
     async fn delete(&self, project_id: &str, ids: &[String]) -> Result<(), StoreError> {
@@ -340,7 +342,9 @@ impl NotificationStore for DynamoDbStore {
                 Outcome::Conflict | Outcome::ConditionsFailed => backoff(attempt).await,
             }
         }
-        Err(write_err("too many concurrent changes; retry"))
+        Err(StoreError::Write(
+            "too many concurrent changes; retry".into(),
+        ))
     }
 
     async fn get(&self, project_id: &str, id: &str) -> Result<Option<Notification>, StoreError> {
@@ -363,9 +367,7 @@ impl NotificationStore for DynamoDbStore {
             .await;
         let mut out = Vec::new();
         for item in pages {
-            out.push(parse_item(&item.map_err(|e| {
-                read_err(aws_sdk_dynamodb::error::DisplayErrorContext(e))
-            })?)?);
+            out.push(parse_item(&item.map_err(read_err)?)?);
         }
         out.sort_by(|a, b| {
             (a.create_time, &a.notification_id).cmp(&(b.create_time, &b.notification_id))

@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
 use futures_util::future::join_all;
-use ports::{all_failed, PublishError, Publisher};
+use ports::{all_failed, Cause, PublishError, Publisher};
 use rules::message::Message;
 use rules::topic::TopicId;
 
@@ -91,12 +91,13 @@ impl LambdaInvoker {
                 why: format!(
                     "the function failed: {}",
                     out.function_error().unwrap_or_default()
-                ),
+                )
+                .into(),
             }),
             Err(e) => {
                 let topic = topic_id.to_owned();
                 let code = e.code().map(str::to_owned);
-                let why = aws_sdk_lambda::error::DisplayErrorContext(e).to_string();
+                let why = Cause::new(e);
                 Err(if code.as_deref().is_some_and(is_permanent) {
                     PublishError::Permanent { topic, why }
                 } else {

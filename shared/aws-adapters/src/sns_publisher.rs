@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sns::Client;
-use ports::{all_failed, PublishError, Publisher, TopicCheck, TopicProblem};
+use ports::{all_failed, Cause, PublishError, Publisher, TopicCheck, TopicProblem};
 use rules::message::Message;
 use rules::topic::TopicId;
 use rules::NotificationType;
@@ -51,7 +51,7 @@ impl SnsPublisher {
     ) -> Vec<Result<(), PublishError>> {
         let failed = |why: String| PublishError::Failed {
             topic: topic_id.to_owned(),
-            why,
+            why: why.into(),
         };
         let mut entries = Vec::with_capacity(messages.len());
         for (i, m) in messages.iter().enumerate() {
@@ -85,7 +85,7 @@ impl SnsPublisher {
                         if let Some(r) = results.get_mut(i) {
                             let why =
                                 format!("{}: {}", bad.code(), bad.message().unwrap_or_default());
-                            *r = Err(classified(topic_id, Some(bad.code()), why));
+                            *r = Err(classified(topic_id, Some(bad.code()), why.into()));
                         }
                     }
                 }
@@ -93,7 +93,7 @@ impl SnsPublisher {
             }
             Err(e) => {
                 let code = e.code().map(str::to_owned);
-                let why = aws_sdk_sns::error::DisplayErrorContext(e).to_string();
+                let why = Cause::new(e);
                 all_failed(messages, || {
                     classified(topic_id, code.as_deref(), why.clone())
                 })
@@ -167,9 +167,7 @@ impl TopicCheck for SnsPublisher {
                 Some("AuthorizationError") => Err(TopicProblem::Refused(format!(
                     "SNS topic {arn} may not be published to by this deployment (PublishTopicNames)"
                 ))),
-                _ => Err(TopicProblem::Unchecked(
-                    aws_sdk_sns::error::DisplayErrorContext(e).to_string(),
-                )),
+                _ => Err(TopicProblem::Unchecked(Cause::new(e))),
             },
         }
     }
@@ -224,7 +222,7 @@ fn is_permanent(code: &str) -> bool {
 }
 
 /// A failed publish, permanent or transient by its error code.
-fn classified(topic_id: &str, code: Option<&str>, why: String) -> PublishError {
+fn classified(topic_id: &str, code: Option<&str>, why: Cause) -> PublishError {
     let topic = topic_id.to_owned();
     if code.is_some_and(is_permanent) {
         PublishError::Permanent { topic, why }

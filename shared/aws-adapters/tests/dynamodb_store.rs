@@ -76,3 +76,26 @@ async fn access_keys_are_created_found_rotated_and_revoked() {
         .await
         .unwrap();
 }
+
+/// A failed call keeps the SDK's error as its source (what DynamoDB said, for logs and for code
+/// that looks inside) while callers see only the variant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_call_keeps_the_sdk_error_as_its_source() {
+    use aws_adapters::dynamodb::error::SdkError;
+    use aws_adapters::dynamodb::operation::query::QueryError;
+    use ports::{NotificationStore, StoreError};
+    use std::error::Error;
+
+    let moto = Moto::start().await;
+    let client = aws_adapters::dynamodb::Client::new(&moto.sdk_config().await);
+    let store = DynamoDbStore::new(client, "no-such-table");
+    let err = store.list("p1").await.expect_err("the table does not exist");
+    assert!(matches!(err, StoreError::Read(_)), "{err:?}");
+    let sdk = err
+        .source()
+        .and_then(Error::source)
+        .and_then(|e| e.downcast_ref::<SdkError<QueryError>>())
+        .expect("the SDK error, kept whole");
+    assert!(sdk.as_service_error().is_some_and(QueryError::is_resource_not_found_exception));
+    assert!(err.to_string().contains("ResourceNotFound"), "{err}");
+}

@@ -68,10 +68,13 @@ impl JsonLines {
                 tracing::info!(topic_id = target, count = messages.len(), "{done}");
                 messages.iter().map(|_| Ok(())).collect()
             }
-            Err(e) => ports::all_failed(messages, || PublishError::Failed {
-                topic: target.to_owned(),
-                why: e.to_string(),
-            }),
+            Err(e) => {
+                let why = ports::Cause::new(e);
+                ports::all_failed(messages, || PublishError::Failed {
+                    topic: target.to_owned(),
+                    why: why.clone(),
+                })
+            }
         }
     }
 

@@ -64,6 +64,7 @@
 //! ```
 
 mod access_keys;
+mod cause;
 mod config;
 mod targets;
 
@@ -72,6 +73,7 @@ use rules::message::Message;
 use rules::{Notification, TopicId};
 
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
+pub use cause::Cause;
 pub use config::{env_number, env_required, ConfigError, KeyListError};
 pub use targets::Targets;
 
@@ -86,10 +88,10 @@ pub enum StoreError {
     NotFound(String),
     /// A write failed; the detail is for logs, never for callers.
     #[error("storage write failed: {0}")]
-    Write(String),
+    Write(#[source] Cause),
     /// A read failed; the detail is for logs, never for callers.
     #[error("storage read failed: {0}")]
-    Read(String),
+    Read(#[source] Cause),
 }
 
 /// Notification rules, per project. Implementations enforce, atomically and under
@@ -163,11 +165,19 @@ pub enum PublishError {
     Unsupported { topic: String, why: String },
     /// Throttling, a 5xx, a timeout: a retry may well succeed.
     #[error("publishing to {topic} failed: {why}")]
-    Failed { topic: String, why: String },
+    Failed {
+        topic: String,
+        #[source]
+        why: Cause,
+    },
     /// The topic does not exist, may not be published to, its key is unusable, or the request
     /// was refused as invalid: retries fail alike until an operator mends it.
     #[error("publishing to {topic} failed and will until mended: {why}")]
-    Permanent { topic: String, why: String },
+    Permanent {
+        topic: String,
+        #[source]
+        why: Cause,
+    },
 }
 
 impl PublishError {
@@ -206,7 +216,7 @@ pub enum TopicProblem {
     Refused(String),
     /// It could not be checked now.
     #[error("the topic could not be checked: {0}")]
-    Unchecked(String),
+    Unchecked(#[source] Cause),
 }
 
 /// Checks, when a rule is created or modified, that its topic exists and may be published to,

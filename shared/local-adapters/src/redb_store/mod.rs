@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use redb::{Database, TableDefinition};
 
-use ports::StoreError;
+use ports::{Cause, StoreError};
 
 mod dedup_log;
 mod keys;
@@ -49,7 +49,7 @@ impl File {
     fn with<T>(
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError>,
-        failed: fn(String) -> StoreError,
+        failed: fn(Cause) -> StoreError,
     ) -> Result<T, StoreError> {
         let result = {
             let db = self.db.read().unwrap_or_else(|e| e.into_inner());
@@ -97,12 +97,12 @@ impl File {
     }
 }
 
-pub(super) fn write_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Write(e.to_string())
+pub(super) fn write_err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Write(Cause::new(e))
 }
 
-pub(super) fn read_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Read(e.to_string())
+pub(super) fn read_err(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Read(Cause::new(e))
 }
 
 impl RedbStore {
@@ -130,7 +130,7 @@ impl RedbStore {
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.off_thread(f, write_err).await
+        self.off_thread(f, StoreError::Write).await
     }
 
     /// Runs a read's work off the async threads; its failures are read failures.
@@ -138,17 +138,17 @@ impl RedbStore {
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.off_thread(f, read_err).await
+        self.off_thread(f, StoreError::Read).await
     }
 
     async fn off_thread<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
-        failed: fn(String) -> StoreError,
+        failed: fn(Cause) -> StoreError,
     ) -> Result<T, StoreError> {
         let file = self.file.clone();
         tokio::task::spawn_blocking(move || file.with(f, failed))
             .await
-            .map_err(|e| failed(format!("storage task failed: {e}")))?
+            .map_err(|e| failed(Cause::new(e)))?
     }
 }

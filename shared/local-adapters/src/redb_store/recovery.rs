@@ -14,7 +14,7 @@ impl RedbStore {
     /// The pairs claimed and not yet marked published or released: after a crash, those whose
     /// messages may or may not have gone out.
     pub fn open_claims(&self) -> Result<Vec<DedupKey>, StoreError> {
-        self.file.with(open_claims, read_err)
+        self.file.with(open_claims, StoreError::Read)
     }
 
     /// How many published pairs are remembered (expired ones go as later pairs are marked).
@@ -25,14 +25,15 @@ impl RedbStore {
                 let published = txn.open_table(DEDUP).map_err(read_err)?;
                 Ok(published.len().map_err(read_err)? as usize)
             },
-            read_err,
+            StoreError::Read,
         )
     }
 
     /// The topic (or function) of every stored rule that has one, by notification id: what a
     /// pair's message went to, when only its ids are known.
     pub fn targets_by_id(&self) -> Result<HashMap<String, String>, StoreError> {
-        self.file.with(super::rule_store::targets_by_id, read_err)
+        self.file
+            .with(super::rule_store::targets_by_id, StoreError::Read)
     }
 
     /// Settles the claims a stopped process left open, before this one serves: those whose
@@ -47,7 +48,7 @@ impl RedbStore {
     ) -> Result<(), StoreError> {
         self.file.with(
             |db| settle_open_claims(db, sent, now_ms, ttl_secs),
-            write_err,
+            StoreError::Write,
         )
     }
 }
