@@ -89,13 +89,18 @@ async fn a_failed_call_keeps_the_sdk_error_as_its_source() {
     let moto = Moto::start().await;
     let client = aws_adapters::dynamodb::Client::new(&moto.sdk_config().await);
     let store = DynamoDbStore::new(client, "no-such-table");
-    let err = store.list("p1").await.expect_err("the table does not exist");
+    let err = store
+        .list("p1")
+        .await
+        .expect_err("the table does not exist");
     assert!(matches!(err, StoreError::Read(_)), "{err:?}");
     let sdk = err
         .source()
         .and_then(Error::source)
         .and_then(|e| e.downcast_ref::<SdkError<QueryError>>())
         .expect("the SDK error, kept whole");
-    assert!(sdk.as_service_error().is_some_and(QueryError::is_resource_not_found_exception));
+    assert!(sdk
+        .as_service_error()
+        .is_some_and(QueryError::is_resource_not_found_exception));
     assert!(err.to_string().contains("ResourceNotFound"), "{err}");
 }

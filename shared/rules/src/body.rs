@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use crate::catalog;
+use crate::digest::Digest;
 use crate::error::{ErrorCode, ValidationError};
 use crate::filter::{Condition, Filter, Joiner};
 use crate::limits::*;
@@ -24,6 +25,7 @@ struct Spec {
     topic_id: Option<TopicId>,
     filter: Option<Filter>,
     agency_name: Option<String>,
+    digest: Option<Digest>,
 }
 
 /// A valid `POST /v3/{project_id}/notifications` body.
@@ -225,7 +227,12 @@ impl Spec {
                 ))
             }
         };
+        let digest = match o.get("digest") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(Digest::parse(v)?),
+        };
         Ok(Spec {
+            digest,
             name: name.to_owned(),
             operation_type,
             operations,
@@ -257,6 +264,7 @@ impl Spec {
             topic_id: self.topic_id,
             filter: self.filter,
             agency_name: self.agency_name,
+            digest: self.digest,
             notification_type,
             project_id,
             create_time,

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::digest::Digest;
 use crate::filter::Filter;
 use crate::topic::{NotificationType, TopicId};
 
@@ -54,6 +55,9 @@ pub struct Notification {
     pub filter: Option<Filter>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agency_name: Option<String>,
+    /// At most so many messages a window, the rest in one digest (an extension of CTS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
     pub notification_type: NotificationType,
     pub project_id: String,
     /// Epoch milliseconds.
