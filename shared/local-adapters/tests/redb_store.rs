@@ -97,3 +97,10 @@ async fn expired_pairs_are_forgotten() {
     let claims = store.claim(&keys(0, 2), "o", 62_000, 1000).await.unwrap();
     assert_eq!(claims, [ports::Claim::Published, ports::Claim::Claimed]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_embedded_digest_log_counts_each_match_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path().join("d.redb")).unwrap();
+    ports::conformance::check_digests(Arc::new(store), "redb").await;
+}

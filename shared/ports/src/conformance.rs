@@ -435,3 +435,217 @@ pub async fn concurrent_claims_let_one_owner_win(log: Arc<dyn crate::DedupLog>, 
         "each pair claimed by exactly one of six racing owners"
     );
 }
+
+/// The digest log's promises, on a store that is also the dedup log.
+pub async fn check_digests<S>(store: Arc<S>, tag: &str)
+where
+    S: crate::DedupLog + crate::DigestLog + 'static,
+{
+    a_flood_publishes_max_messages_and_digests_the_rest(&*store, &format!("{tag}-flood")).await;
+    concurrent_floods_count_each_match_once(store.clone(), &format!("{tag}-race")).await;
+    closed_windows_count_nothing_more(&*store, &format!("{tag}-closed")).await;
+}
+
+/// How one handler got through a flood: traces published alone, matches digested.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Flooded {
+    pub alone: usize,
+    pub digested: usize,
+}
+
+/// A window far in the past, of the rule `notification`, so that closing it is up to the test.
+fn window_match(t: &str, i: usize, notification: &str, max: u32) -> crate::WindowMatch {
+    use rules::digest::{DigestEntry, Window};
+    crate::WindowMatch {
+        key: pair(&format!("{t}-{i}"), notification),
+        project_id: "p1".into(),
+        window: Window {
+            start_ms: 600_000,
+            end_ms: 900_000,
+        },
+        max_messages: max,
+        entry: DigestEntry {
+            trace_id: format!("{t}-{i}"),
+            trace_name: ["deleteServer", "stopServer"][i % 2].into(),
+            user: Some("alice".into()),
+            resource_type: "ecs".into(),
+            trace_rating: None,
+        },
+    }
+}
+
+/// Handles `matches` as the trace handler does, ten at a time: claim, admit, "publish" the
+/// alone (mark them published), and try again later what was busy, until nothing is left.
+pub async fn flood<S>(store: &S, owner: &str, matches: &[crate::WindowMatch]) -> Flooded
+where
+    S: crate::DedupLog + crate::DigestLog + ?Sized,
+{
+    use crate::{Admission, Claim};
+    let mut done = Flooded::default();
+    let mut left: Vec<crate::WindowMatch> = matches.to_vec();
+    for _ in 0..200 {
+        let mut retry = Vec::new();
+        for chunk in left.chunks(10) {
+            let keys: Vec<_> = chunk.iter().map(|m| m.key.clone()).collect();
+            let now = crate::now_ms();
+            let claims = store.claim(&keys, owner, now, 60_000).await.unwrap();
+            let claimed: Vec<_> = chunk
+                .iter()
+                .zip(&claims)
+                .filter(|(_, c)| **c == Claim::Claimed)
+                .map(|(m, _)| m.clone())
+                .collect();
+            retry.extend(
+                chunk
+                    .iter()
+                    .zip(&claims)
+                    .filter(|(_, c)| **c == Claim::Busy)
+                    .map(|(m, _)| m.clone()),
+            );
+            let admitted = store.admit(&claimed, owner, now, 3600).await.unwrap();
+            let mut alone = Vec::new();
+            for (m, a) in claimed.iter().zip(admitted) {
+                match a {
+                    Admission::Alone => alone.push(m.key.clone()),
+                    Admission::Digested => done.digested += 1,
+                    Admission::Retry => retry.push(m.clone()),
+                }
+            }
+            done.alone += alone.len();
+            store.mark_published(&alone, now, 3600).await.unwrap();
+        }
+        if retry.is_empty() {
+            return done;
+        }
+        left = retry;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("{owner}: pairs still busy after 200 rounds");
+}
+
+pub async fn a_flood_publishes_max_messages_and_digests_the_rest<S>(store: &S, t: &str)
+where
+    S: crate::DedupLog + crate::DigestLog + ?Sized,
+{
+    let matches: Vec<_> = (0..1000)
+        .map(|i| window_match(t, i, "n-flood", 3))
+        .collect();
+    assert_eq!(
+        flood(store, "one", &matches).await,
+        Flooded {
+            alone: 3,
+            digested: 997
+        }
+    );
+    assert_eq!(
+        flood(store, "again", &matches).await,
+        Flooded::default(),
+        "a resent flood finds every pair done"
+    );
+    let closed = store.close_windows(900_000).await.unwrap();
+    let mine: Vec<_> = closed
+        .iter()
+        .filter(|w| w.notification_id == "n-flood")
+        .collect();
+    assert_eq!(mine.len(), 1, "{closed:?}");
+    let counts = &mine[0].counts;
+    assert_eq!(counts.matches, 997);
+    assert_eq!(
+        counts.by_trace_name["deleteServer"] + counts.by_trace_name["stopServer"],
+        997
+    );
+    assert_eq!(counts.trace_ids.len(), 997);
+    store.forget_window(mine[0]).await.unwrap();
+}
+
+pub async fn concurrent_floods_count_each_match_once<S>(store: Arc<S>, t: &str)
+where
+    S: crate::DedupLog + crate::DigestLog + 'static,
+{
+    let matches: Arc<Vec<_>> =
+        Arc::new((0..400).map(|i| window_match(t, i, "n-race", 3)).collect());
+    let runs: Vec<_> = (0..2)
+        .map(|h| {
+            let (store, matches) = (store.clone(), matches.clone());
+            tokio::spawn(async move { flood(&*store, &format!("handler-{h}"), &matches).await })
+        })
+        .collect();
+    let mut total = Flooded::default();
+    for run in runs {
+        let f = run.await.unwrap();
+        total.alone += f.alone;
+        total.digested += f.digested;
+    }
+    assert_eq!(
+        total,
+        Flooded {
+            alone: 3,
+            digested: 397
+        }
+    );
+    let closed = store.close_windows(900_000).await.unwrap();
+    let mine = closed
+        .iter()
+        .find(|w| w.notification_id == "n-race")
+        .unwrap();
+    assert_eq!(mine.counts.matches, 397);
+    store.forget_window(mine).await.unwrap();
+}
+
+pub async fn closed_windows_count_nothing_more<S>(store: &S, t: &str)
+where
+    S: crate::DedupLog + crate::DigestLog + ?Sized,
+{
+    use crate::Admission;
+    let first: Vec<_> = (0..5).map(|i| window_match(t, i, "n-closed", 1)).collect();
+    assert_eq!(
+        flood(store, "one", &first).await,
+        Flooded {
+            alone: 1,
+            digested: 4
+        }
+    );
+    let quiet: Vec<_> = (0..1).map(|i| window_match(t, i, "n-quiet", 5)).collect();
+    assert_eq!(
+        flood(store, "one", &quiet).await,
+        Flooded {
+            alone: 1,
+            digested: 0
+        }
+    );
+    let closed = store.close_windows(900_000).await.unwrap();
+    assert!(
+        !closed.iter().any(|w| w.notification_id == "n-quiet"),
+        "a window without overflow has no digest"
+    );
+    let mine = closed
+        .iter()
+        .find(|w| w.notification_id == "n-closed")
+        .unwrap()
+        .clone();
+    assert_eq!(mine.counts.matches, 4);
+
+    let late = window_match(t, 5, "n-closed", 1);
+    let now = crate::now_ms();
+    store
+        .claim(std::slice::from_ref(&late.key), "late", now, 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .admit(std::slice::from_ref(&late), "late", now, 3600)
+            .await
+            .unwrap(),
+        [Admission::Retry],
+        "a closed window counts nothing more"
+    );
+    let again = store.close_windows(900_000).await.unwrap();
+    let still = again
+        .iter()
+        .find(|w| w.notification_id == "n-closed")
+        .unwrap();
+    assert_eq!(still.counts.matches, 4, "closed until forgotten, unchanged");
+    store.forget_window(still).await.unwrap();
+    let after = store.close_windows(900_000).await.unwrap();
+    assert!(!after.iter().any(|w| w.notification_id == "n-closed"));
+}

@@ -66,6 +66,7 @@
 mod access_keys;
 mod cause;
 mod config;
+mod digest;
 mod targets;
 
 use async_trait::async_trait;
@@ -75,6 +76,7 @@ use rules::{Notification, TopicId};
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
 pub use cause::Cause;
 pub use config::{env_number, env_required, ConfigError, KeyListError};
+pub use digest::{Admission, ClosedWindow, DigestLog, WindowMatch};
 pub use targets::Targets;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.

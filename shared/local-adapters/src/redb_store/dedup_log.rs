@@ -40,6 +40,24 @@ fn prune(
     Ok(())
 }
 
+/// Records `pair` as published until `expires` (epoch ms), its claim done.
+pub(super) fn record_published(
+    published: &mut redb::Table<'_, &str, i64>,
+    by_expiry: &mut redb::Table<'_, &str, ()>,
+    claims: &mut redb::Table<'_, &str, &str>,
+    pair: &PairKey,
+    expires: i64,
+) -> Result<(), StoreError> {
+    published
+        .insert(pair.as_str(), expires)
+        .map_err(write_err)?;
+    by_expiry
+        .insert(ExpiryKey::new(expires, pair).as_str(), ())
+        .map_err(write_err)?;
+    claims.remove(pair.as_str()).map_err(write_err)?;
+    Ok(())
+}
+
 #[async_trait]
 impl DedupLog for RedbStore {
     async fn claim(
@@ -99,11 +117,7 @@ impl DedupLog for RedbStore {
                 let mut by_expiry = txn.open_table(EXPIRIES).map_err(write_err)?;
                 let mut claims = txn.open_table(CLAIMS).map_err(write_err)?;
                 for k in &keys {
-                    published.insert(k.as_str(), expires).map_err(write_err)?;
-                    by_expiry
-                        .insert(ExpiryKey::new(expires, k).as_str(), ())
-                        .map_err(write_err)?;
-                    claims.remove(k.as_str()).map_err(write_err)?;
+                    record_published(&mut published, &mut by_expiry, &mut claims, k, expires)?;
                 }
                 prune(&mut published, &mut by_expiry, now_ms)?;
             }

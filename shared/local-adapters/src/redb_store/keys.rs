@@ -3,6 +3,7 @@
 //! NUL separates parts: it cannot appear in project ids, names or ids, which are validated.
 
 use ports::DedupKey;
+use rules::digest::Window;
 
 const SEP: char = '\u{0}';
 
@@ -95,6 +96,38 @@ impl ClaimValue {
     pub(super) fn parse(value: &str) -> (i64, &str) {
         let (until, owner) = value.split_once(' ').unwrap_or((value, ""));
         (until.parse().unwrap_or(0), owner)
+    }
+}
+
+/// A (rule, window) of a digest: `end as 20 digits NUL project NUL rule NUL start as 20
+/// digits`, so that windows sort by when they end.
+pub(super) struct WindowKey(String);
+
+impl WindowKey {
+    pub(super) fn new(project_id: &str, notification_id: &str, window: Window) -> Self {
+        WindowKey(format!(
+            "{:020}{SEP}{project_id}{SEP}{notification_id}{SEP}{:020}",
+            window.end_ms, window.start_ms
+        ))
+    }
+
+    /// The first key of the windows ending after `ms`.
+    pub(super) fn ending_after(ms: i64) -> String {
+        format!("{:020}", ms.saturating_add(1))
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// (project, rule, window) of a stored key; `None` for a key that is not one.
+    pub(super) fn parse(key: &str) -> Option<(String, String, Window)> {
+        let mut parts = key.split(SEP);
+        let end_ms = parts.next()?.parse().ok()?;
+        let project = parts.next()?.to_owned();
+        let rule = parts.next()?.to_owned();
+        let start_ms = parts.next()?.parse().ok()?;
+        Some((project, rule, Window { start_ms, end_ms }))
     }
 }
 

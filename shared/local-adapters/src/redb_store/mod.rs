@@ -2,6 +2,7 @@
 //! records. redb runs one write transaction at a time, so every invariant is checked and
 //! written in a single transaction. This module opens the file and reopens it after an I/O
 //! error; [`rule_store`] is the notification store, [`dedup_log`] the dedup log,
+//! [`digest_log`] the digests' windows,
 //! [`recovery`] what a restart settles, [`keys`] the typed keys of all of them.
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use redb::{Database, TableDefinition};
 use ports::{Cause, StoreError};
 
 mod dedup_log;
+mod digest_log;
 mod keys;
 mod recovery;
 mod rule_store;
@@ -29,6 +31,9 @@ const EXPIRIES: TableDefinition<'_, &str, ()> = TableDefinition::new("published_
 const PRUNE_BATCH: usize = 1000;
 /// [`keys::PairKey`] → [`keys::ClaimValue`] (lease end, owner): pairs being published.
 const CLAIMS: TableDefinition<'_, &str, &str> = TableDefinition::new("claims");
+/// [`keys::WindowKey`] (rule, window) → what the window holds: the traces published alone,
+/// the digest's counts, whether it is closed (JSON).
+const WINDOWS: TableDefinition<'_, &str, &str> = TableDefinition::new("digest_windows");
 
 /// Notification store and dedup log in one embedded database file.
 #[derive(Debug, Clone)]
@@ -111,7 +116,7 @@ impl RedbStore {
         let path = path.as_ref().to_owned();
         let db = Database::create(&path).map_err(write_err)?;
         let txn = db.begin_write().map_err(write_err)?;
-        for table in [RULES, NAMES, CLAIMS] {
+        for table in [RULES, NAMES, CLAIMS, WINDOWS] {
             txn.open_table(table).map_err(write_err)?;
         }
         txn.open_table(DEDUP).map_err(write_err)?;
