@@ -11,8 +11,12 @@ kw = dict(endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="tes
 ddb, sns, sqs = boto3.client("dynamodb", **kw), boto3.client("sns", **kw), boto3.client("sqs", **kw)
 ddb.create_table(
     TableName="rules", BillingMode="PAY_PER_REQUEST",
-    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "dw", "dat")],
+    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    GlobalSecondaryIndexes=[{
+        "IndexName": "digest-members",
+        "KeySchema": [{"AttributeName": "dw", "KeyType": "HASH"}, {"AttributeName": "dat", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["tn", "u", "rt", "r"]}}])
 ddb.update_time_to_live(TableName="rules", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
 # An SMN URN urn:smn:<region>:<project>:<name> publishes to the SNS topic <project>_<name>.
 topic = sns.create_topic(Name="24edf66e79d04187acb99a463e610764_key_events")["TopicArn"]

@@ -17,7 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use ports::{Claim, DedupKey, DedupLog, NotificationStore, PublishError, Publisher, StoreError};
+use ports::{
+    Admission, Claim, ClosedWindow, DedupKey, DedupLog, DigestLog, NotificationStore, PublishError,
+    Publisher, StoreError, WindowMatch,
+};
 use rules::message::Message;
 use rules::{CreateBody, Notification, TopicId};
 use trace_handler::Handler;
@@ -85,6 +88,26 @@ impl DedupLog for Memory {
     }
     async fn release(&self, _: &[DedupKey], _: &str) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// The workload's rules have no digest: nothing is ever admitted or closed.
+#[async_trait]
+impl DigestLog for Memory {
+    async fn admit(
+        &self,
+        _: &[WindowMatch],
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<Vec<Admission>, StoreError> {
+        unreachable!("the workload's rules have no digest")
+    }
+    async fn close_windows(&self, _: i64) -> Result<Vec<ClosedWindow>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn forget_window(&self, _: &ClosedWindow) -> Result<(), StoreError> {
+        unreachable!("no window is ever closed")
     }
 }
 

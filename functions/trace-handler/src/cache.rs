@@ -96,6 +96,11 @@ impl RuleCache {
         slot
     }
 
+    /// The store the rules are read from.
+    pub(crate) fn store(&self) -> &dyn NotificationStore {
+        &*self.store
+    }
+
     /// The project's active rules, compiled.
     pub async fn rules(&self, project_id: &str) -> Result<Arc<CompiledRules>, StoreError> {
         let slot = self.slot(project_id);

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use ports::{now_ms, Claim, DedupKey, DedupLog};
+use rules::digest::{Digest, DigestEntry};
 use rules::message::Message;
 use rules::TopicId;
 
@@ -14,7 +15,10 @@ use crate::outcome::{Failures, Summary};
 pub(crate) struct Pending {
     pub(crate) item: usize,
     pub(crate) key: DedupKey,
+    pub(crate) project_id: String,
     pub(crate) message: Message,
+    /// The rule's digest and what this match would add to it; `None` for rules without one.
+    pub(crate) digest: Option<(Digest, DigestEntry)>,
 }
 
 /// `pending` without the pairs already seen in this input (counted as duplicates).
@@ -95,6 +99,8 @@ pub(crate) mod tests {
                 trace_id: trace.into(),
                 notification_id: "n-1".into(),
             },
+            project_id: "p".into(),
+            digest: None,
             message: Message {
                 topic_id,
                 subject: "s".into(),

@@ -10,8 +10,10 @@
 
 mod cache;
 mod claim;
+mod digests;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod limit;
 mod outcome;
 mod record;
 mod send;
@@ -19,11 +21,13 @@ mod send;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ports::{DedupKey, DedupLog, NotificationStore, Publisher};
+use ports::{DedupKey, Ledger, NotificationStore, Publisher};
+use rules::digest::DigestEntry;
 use rules::message::render;
 use rules::trace::envelope::{split, Item};
 
 pub use cache::{InvalidatingStore, RuleCache, MAX_PROJECTS};
+pub use digests::DigestRun;
 pub use outcome::{Failure, Summary};
 
 use claim::Pending;
@@ -32,7 +36,7 @@ use outcome::Failures;
 /// How the handler is set up: where rules, dedup records and messages go.
 pub struct Handler {
     rules: Arc<RuleCache>,
-    dedup: Arc<dyn DedupLog>,
+    ledger: Arc<dyn Ledger>,
     publisher: Arc<dyn Publisher>,
     dedup_ttl_secs: i64,
     claim_lease_ms: i64,
@@ -49,14 +53,14 @@ pub const PUBLISH_MARGIN: Duration = Duration::from_secs(12);
 impl Handler {
     pub fn new(
         store: Arc<dyn NotificationStore>,
-        dedup: Arc<dyn DedupLog>,
+        ledger: Arc<dyn Ledger>,
         publisher: Arc<dyn Publisher>,
         cache_ttl: Duration,
         dedup_ttl_secs: i64,
     ) -> Self {
         Handler {
             rules: Arc::new(RuleCache::new(store, cache_ttl)),
-            dedup,
+            ledger,
             publisher,
             dedup_ttl_secs,
             claim_lease_ms: CLAIM_LEASE_MS,
@@ -93,7 +97,8 @@ impl Handler {
         self.run(input, None, Some(deadline)).await
     }
 
-    /// Split, match, then publish in four steps: claim, group by topic, publish, record.
+    /// Split, match, then publish in steps: claim (grouped by topic), limit (digests), publish,
+    /// record.
     async fn run(
         &self,
         input: &str,
@@ -119,7 +124,7 @@ impl Handler {
         if !pending.is_empty() {
             let owner = uuid::Uuid::new_v4().to_string();
             let by_topic = claim::claim(
-                &*self.dedup,
+                &*self.ledger,
                 pending,
                 &owner,
                 self.claim_lease_ms,
@@ -127,15 +132,25 @@ impl Handler {
                 &mut failures,
             )
             .await;
-            let sent = send::publish(
-                &*self.publisher,
+            let limited = limit::limit(
+                &*self.ledger,
                 by_topic,
+                &owner,
+                self.dedup_ttl_secs,
+                &mut summary,
+                &mut failures,
+            )
+            .await;
+            let mut sent = send::publish(
+                &*self.publisher,
+                limited.by_topic,
                 deadline,
                 &mut summary,
                 &mut failures,
             )
             .await;
-            record::record(&*self.dedup, sent, &owner, self.dedup_ttl_secs).await;
+            sent.undone.extend(limited.released);
+            record::record(&*self.ledger, sent, &owner, self.dedup_ttl_secs).await;
         }
         summary.failures = failures.into_vec();
         tracing::info!(
@@ -143,6 +158,7 @@ impl Handler {
             matches = summary.matches,
             published = summary.published,
             duplicates = summary.duplicates,
+            digested = summary.digested,
             failures = summary.failures.len(),
             "input handled"
         );
@@ -198,7 +214,9 @@ impl Handler {
                         trace_id: trace.trace_id().to_owned(),
                         notification_id: rule.notification_id.clone(),
                     },
+                    project_id: trace.project_id().to_owned(),
                     message,
+                    digest: rule.digest.map(|d| (d, DigestEntry::of(&view))),
                 });
             }
         }

@@ -31,6 +31,9 @@ pub struct Summary {
     pub published: usize,
     /// Matches skipped because they had been published before.
     pub duplicates: usize,
+    /// Matches counted into a digest instead of published alone.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub digested: usize,
     pub failures: Vec<Failure>,
     #[serde(skip)]
     pub shape: Option<Shape>,
@@ -43,6 +46,7 @@ impl Summary {
             matches: 0,
             published: 0,
             duplicates: 0,
+            digested: 0,
             failures: Vec::new(),
             shape: Some(shape),
         }
@@ -54,6 +58,10 @@ impl Summary {
     pub fn delivery_failed(&self) -> bool {
         self.failures.iter().any(|f| !f.input)
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The failed items of one input, by position; the first reason an item failed stays.

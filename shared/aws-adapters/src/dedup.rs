@@ -20,14 +20,14 @@ const ATTEMPTS: u32 = 8;
 /// Claims and releases in flight at once: one conditional write per pair.
 const CONCURRENT_WRITES: usize = 16;
 
-fn key(k: &DedupKey) -> HashMap<String, AttributeValue> {
+pub(crate) fn key(k: &DedupKey) -> HashMap<String, AttributeValue> {
     HashMap::from([
         ("pk".to_owned(), s(format!("D#{}", k.trace_id))),
         ("sk".to_owned(), s(format!("N#{}", k.notification_id))),
     ])
 }
 
-fn n(v: i64) -> AttributeValue {
+pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 

@@ -6,6 +6,7 @@
 pub mod access_keys;
 pub mod config;
 mod dedup;
+mod digest_log;
 mod dynamodb_store;
 #[cfg(feature = "functions")]
 mod lambda_invoker;
@@ -15,6 +16,7 @@ pub use aws_sdk_dynamodb as dynamodb;
 #[cfg(feature = "functions")]
 pub use aws_sdk_lambda as lambda;
 pub use aws_sdk_sns as sns;
+pub use digest_log::DIGEST_MEMBERS_INDEX;
 pub use dynamodb_store::DynamoDbStore;
 #[cfg(feature = "functions")]
 pub use lambda_invoker::{function_arn_prefix, LambdaInvoker};

@@ -104,3 +104,12 @@ async fn a_failed_call_keeps_the_sdk_error_as_its_source() {
         .is_some_and(QueryError::is_resource_not_found_exception));
     assert!(err.to_string().contains("ResourceNotFound"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dynamodb_digest_log_counts_each_match_once() {
+    let moto = Moto::start().await;
+    let client = aws_adapters::dynamodb::Client::new(&moto.sdk_config().await);
+    create_rules_table(&client, "rules").await;
+    let store = Arc::new(DynamoDbStore::new(client, "rules"));
+    ports::conformance::check_digests(store, "ddb").await;
+}

@@ -453,16 +453,13 @@ pub struct Flooded {
     pub digested: usize,
 }
 
-/// A window far in the past, of the rule `notification`, so that closing it is up to the test.
+/// A match of the tests' [`window`], of the rule `notification`.
 fn window_match(t: &str, i: usize, notification: &str, max: u32) -> crate::WindowMatch {
-    use rules::digest::{DigestEntry, Window};
+    use rules::digest::DigestEntry;
     crate::WindowMatch {
         key: pair(&format!("{t}-{i}"), notification),
         project_id: "p1".into(),
-        window: Window {
-            start_ms: 600_000,
-            end_ms: 900_000,
-        },
+        window: window(),
         max_messages: max,
         entry: DigestEntry {
             trace_id: format!("{t}-{i}"),
@@ -472,6 +469,22 @@ fn window_match(t: &str, i: usize, notification: &str, max: u32) -> crate::Windo
             trace_rating: None,
         },
     }
+}
+
+/// The window the tests' matches fall in: an hour from when the tests started, so that the
+/// real clock (claims, dedup records) stays in it. Matches are handled at the real time and
+/// the window closed, by the caller's clock, at [`after`] it.
+fn window() -> rules::digest::Window {
+    static START: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let start_ms = *START.get_or_init(crate::now_ms) - 1000;
+    rules::digest::Window {
+        start_ms,
+        end_ms: start_ms + 3_600_000,
+    }
+}
+
+fn after() -> i64 {
+    window().end_ms + crate::CLOSE_AFTER_MS
 }
 
 /// Handles `matches` as the trace handler does, ten at a time: claim, admit, "publish" the
@@ -542,7 +555,7 @@ where
         Flooded::default(),
         "a resent flood finds every pair done"
     );
-    let closed = store.close_windows(900_000).await.unwrap();
+    let closed = store.close_windows(after()).await.unwrap();
     let mine: Vec<_> = closed
         .iter()
         .filter(|w| w.notification_id == "n-flood")
@@ -583,7 +596,7 @@ where
             digested: 397
         }
     );
-    let closed = store.close_windows(900_000).await.unwrap();
+    let closed = store.close_windows(after()).await.unwrap();
     let mine = closed
         .iter()
         .find(|w| w.notification_id == "n-race")
@@ -613,7 +626,7 @@ where
             digested: 0
         }
     );
-    let closed = store.close_windows(900_000).await.unwrap();
+    let closed = store.close_windows(after()).await.unwrap();
     assert!(
         !closed.iter().any(|w| w.notification_id == "n-quiet"),
         "a window without overflow has no digest"
@@ -633,19 +646,19 @@ where
         .unwrap();
     assert_eq!(
         store
-            .admit(std::slice::from_ref(&late), "late", now, 3600)
+            .admit(std::slice::from_ref(&late), "late", after(), 3600)
             .await
             .unwrap(),
         [Admission::Retry],
-        "a closed window counts nothing more"
+        "a past window counts nothing more"
     );
-    let again = store.close_windows(900_000).await.unwrap();
+    let again = store.close_windows(after()).await.unwrap();
     let still = again
         .iter()
         .find(|w| w.notification_id == "n-closed")
         .unwrap();
     assert_eq!(still.counts.matches, 4, "closed until forgotten, unchanged");
     store.forget_window(still).await.unwrap();
-    let after = store.close_windows(900_000).await.unwrap();
+    let after = store.close_windows(after()).await.unwrap();
     assert!(!after.iter().any(|w| w.notification_id == "n-closed"));
 }

@@ -7,6 +7,36 @@ use rules::digest::{DigestCounts, DigestEntry, Window};
 
 use crate::{DedupKey, StoreError};
 
+/// Windows take matches until this long after they end, and are read only after: a write
+/// started before then has landed by then (the SDK gives up on an operation after 10 s), and a
+/// handler that comes later retries its match in a new window.
+pub const CLOSE_AFTER_MS: i64 = 30_000;
+
+/// Whether `window` takes no more matches at `now_ms`: it ended [`CLOSE_AFTER_MS`] before.
+pub fn is_past(window: Window, now_ms: i64) -> bool {
+    now_ms >= window.end_ms + CLOSE_AFTER_MS
+}
+
+/// A call's clock: the caller's `now_ms` at its start, advanced by the time the call takes.
+#[derive(Debug, Clone, Copy)]
+pub struct CallClock {
+    at_start_ms: i64,
+    started: std::time::Instant,
+}
+
+impl CallClock {
+    pub fn new(now_ms: i64) -> CallClock {
+        CallClock {
+            at_start_ms: now_ms,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.at_start_ms + self.started.elapsed().as_millis() as i64
+    }
+}
+
 /// A claimed pair of a rule with a digest, in the window of the time it is handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowMatch {
@@ -49,13 +79,14 @@ impl ClosedWindow {
 
 /// Counts digests exactly once. `admit` is idempotent per pair: asking again for a pair of the
 /// same window gives the same answer, and a pair is digested (counted and marked done in the
-/// dedup log) in one atomic step, only while `owner` holds its claim. A window that is closed
-/// counts nothing more.
+/// dedup log) in one atomic step, only while `owner` holds its claim. A window takes matches
+/// until it is past, and is read only after.
 #[async_trait]
 pub trait DigestLog: Send + Sync {
     /// Decides each pair, in order: alone while its (rule, window) has published fewer than
-    /// `max_messages` distinct traces (or this trace is one of them), else digested. Digested
-    /// pairs are marked published in the dedup log for `ttl_secs`.
+    /// `max_messages` distinct traces (or this trace is one of them), else digested; retry
+    /// when the window is [past](is_past) at `now_ms` (the caller's clock) plus the time the
+    /// call has taken. Digested pairs are marked published in the dedup log for `ttl_secs`.
     async fn admit(
         &self,
         matches: &[WindowMatch],
@@ -63,9 +94,14 @@ pub trait DigestLog: Send + Sync {
         now_ms: i64,
         ttl_secs: i64,
     ) -> Result<Vec<Admission>, StoreError>;
-    /// Closes every window that ended at or before `ended_by_ms` and counted a digested match,
-    /// and returns the closed windows not yet forgotten (those closed before included).
-    async fn close_windows(&self, ended_by_ms: i64) -> Result<Vec<ClosedWindow>, StoreError>;
+    /// The windows [past](is_past) at `now_ms` that counted a digested match and are not yet
+    /// forgotten (those returned before included); past windows without one are forgotten.
+    async fn close_windows(&self, now_ms: i64) -> Result<Vec<ClosedWindow>, StoreError>;
     /// Forgets a closed window, once its digest is published (or can never be).
     async fn forget_window(&self, window: &ClosedWindow) -> Result<(), StoreError>;
 }
+
+/// What the trace handler records in: the dedup log and the digest log, one store.
+pub trait Ledger: crate::DedupLog + DigestLog {}
+
+impl<T: crate::DedupLog + DigestLog + ?Sized> Ledger for T {}

@@ -76,7 +76,9 @@ use rules::{Notification, TopicId};
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
 pub use cause::Cause;
 pub use config::{env_number, env_required, ConfigError, KeyListError};
-pub use digest::{Admission, ClosedWindow, DigestLog, WindowMatch};
+pub use digest::{
+    is_past, Admission, CallClock, ClosedWindow, DigestLog, Ledger, WindowMatch, CLOSE_AFTER_MS,
+};
 pub use targets::Targets;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
 };
 
 #[derive(Debug)]
@@ -87,7 +88,8 @@ impl Moto {
     }
 }
 
-/// Creates the rules table (`pk`, `sk` strings, on demand), as `template.yaml` declares it.
+/// Creates the rules table (`pk`, `sk` strings, on demand, the `digest-members` index), as
+/// `template.yaml` declares it.
 pub async fn create_rules_table(client: &aws_sdk_dynamodb::Client, name: &str) {
     let key = |n: &str, t: KeyType| {
         KeySchemaElement::builder()
@@ -110,6 +112,24 @@ pub async fn create_rules_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(attr("pk"))
         .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("dw"))
+        .attribute_definitions(attr("dat"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(aws_adapters::DIGEST_MEMBERS_INDEX)
+                .key_schema(key("dw", KeyType::Hash))
+                .key_schema(key("dat", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(
+                            ["tn", "u", "rt", "r"].map(String::from).to_vec(),
+                        ))
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

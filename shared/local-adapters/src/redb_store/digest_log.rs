@@ -1,6 +1,6 @@
 //! The digest log: per (rule, window), the traces published alone, the digest's counts and
-//! whether the window is closed, as one JSON value; a pair is digested (counted, and marked
-//! published in the dedup log) in the same write transaction.
+//! whether the window was returned closed, as one JSON value; a pair is digested (counted, and
+//! marked published in the dedup log) in the same write transaction.
 
 use std::collections::btree_map::{BTreeMap, Entry};
 
@@ -9,7 +9,9 @@ use redb::ReadableTable;
 use rules::digest::DigestCounts;
 use serde::{Deserialize, Serialize};
 
-use ports::{Admission, ClosedWindow, DigestLog, StoreError, WindowMatch};
+use ports::{
+    is_past, Admission, CallClock, ClosedWindow, DigestLog, StoreError, WindowMatch, CLOSE_AFTER_MS,
+};
 
 use super::dedup_log::record_published;
 use super::keys::{ClaimValue, PairKey, WindowKey};
@@ -43,6 +45,7 @@ impl DigestLog for RedbStore {
         let matches = matches.to_vec();
         let owner = owner.to_owned();
         let expires = now_ms + ttl_secs * 1000;
+        let clock = CallClock::new(now_ms);
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(write_err)?;
             let mut out = Vec::with_capacity(matches.len());
@@ -73,7 +76,7 @@ impl DigestLog for RedbStore {
                         });
                     let admission = if state.alone.contains(trace_id) {
                         Admission::Alone
-                    } else if state.closed || !ours {
+                    } else if state.closed || !ours || is_past(m.window, clock.now_ms()) {
                         Admission::Retry
                     } else if state.alone.len() < m.max_messages as usize {
                         state.alone.push(trace_id.clone());
@@ -92,6 +95,9 @@ impl DigestLog for RedbStore {
                     out.push(admission);
                 }
                 for (key, state) in states {
+                    if state.alone.is_empty() && state.counts.matches == 0 {
+                        continue;
+                    }
                     let value = serde_json::to_string(&state).map_err(write_err)?;
                     windows
                         .insert(key.as_str(), value.as_str())
@@ -104,7 +110,8 @@ impl DigestLog for RedbStore {
         .await
     }
 
-    async fn close_windows(&self, ended_by_ms: i64) -> Result<Vec<ClosedWindow>, StoreError> {
+    async fn close_windows(&self, now_ms: i64) -> Result<Vec<ClosedWindow>, StoreError> {
+        let ended_by_ms = now_ms - CLOSE_AFTER_MS;
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(write_err)?;
             let mut closed = Vec::new();
