@@ -12,6 +12,7 @@ use ports::{AccessKeyFile, ConfigError, DedupKey, Targets};
 use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use trace_handler::{Handler, InvalidatingStore};
 
+mod digests;
 mod linger;
 mod refusals;
 mod serve;
@@ -35,11 +36,13 @@ pub struct Config {
     /// of its keys.
     pub access_keys_file: Option<PathBuf>,
     pub cache_ttl: Duration,
+    /// How often closed digest windows are published.
+    pub digest_interval: Duration,
 }
 
 impl Config {
-    /// Reads `PORT`, `DATA_DIR`, `CALLER_PROJECT_HEADER`, `ACCESS_KEYS_FILE` and
-    /// `RULES_CACHE_SECONDS`.
+    /// Reads `PORT`, `DATA_DIR`, `CALLER_PROJECT_HEADER`, `ACCESS_KEYS_FILE`,
+    /// `RULES_CACHE_SECONDS` and `DIGEST_INTERVAL_SECONDS`.
     pub fn from_env() -> Result<Config, ConfigError> {
         let port = ports::env_number("PORT", 9000)?;
         let port = u16::try_from(port).map_err(|_| ConfigError::Invalid {
@@ -64,6 +67,10 @@ impl Config {
                 "RULES_CACHE_SECONDS",
                 LOCAL_CACHE_SECS,
             )?),
+            // A closed window's digest goes out within this plus CLOSE_AFTER_MS of its end.
+            digest_interval: Duration::from_secs(
+                ports::env_number("DIGEST_INTERVAL_SECONDS", 10)?.max(1),
+            ),
         })
     }
 }
@@ -122,7 +129,9 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
         policy: Arc::new(policy),
         topics: None,
     };
-    let traces = traces::routes(Arc::new(handler));
+    let handler = Arc::new(handler);
+    digests::spawn(handler.clone(), config.digest_interval);
+    let traces = traces::routes(handler);
     Ok(application(state, authentication, console_auth, traces))
 }
 

@@ -1,6 +1,6 @@
 //! `make run` killed with SIGKILL in the middle of a stream of traces, restarted and sent
-//! everything again publishes every (trace, rule) pair exactly once; so do 20 copies of one
-//! trace posted at the same moment.
+//! everything again publishes every (trace, rule) pair exactly once, alone or in one digest; so
+//! do 20 copies of one trace posted at the same moment.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -22,6 +22,10 @@ fn free_port() -> u16 {
 }
 
 fn start(port: u16, data: &Path) -> Child {
+    start_with(port, data, &[])
+}
+
+fn start_with(port: u16, data: &Path, env: &[(&str, &str)]) -> Child {
     std::fs::create_dir_all(data).unwrap();
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -33,6 +37,7 @@ fn start(port: u16, data: &Path) -> Child {
         .env("DATA_DIR", data)
         .env_remove("ACCESS_KEYS_FILE")
         .env_remove("CALLER_PROJECT_HEADER")
+        .envs(env.iter().copied())
         .stdout(log)
         .stderr(Stdio::null())
         .spawn()
@@ -220,4 +225,111 @@ fn twenty_copies_of_one_trace_posted_at_once_publish_it_once() {
     assert_eq!(pairs.len(), 2);
     assert!(pairs.values().all(|n| *n == 1), "{pairs:?}");
     assert_eq!(invoked(&data), HashMap::from([(trace_id(7), 1)]));
+}
+
+/// The traces of a rule with a digest: those published alone and those counted in digests, by
+/// window, from the topic.
+fn alone_and_digested(data: &Path) -> (Vec<String>, Vec<String>, usize) {
+    let text = std::fs::read_to_string(data.join("published.jsonl")).unwrap_or_default();
+    let (mut alone, mut digested, mut digests) = (Vec::new(), Vec::new(), 0);
+    for line in text.lines() {
+        let Some(m) = serde_json::from_str::<Value>(line)
+            .ok()
+            .and_then(|l| serde_json::from_str::<Value>(l["message"].as_str()?).ok())
+        else {
+            continue;
+        };
+        if let Some(d) = m.get("digest") {
+            digests += 1;
+            assert_eq!(d["trace_ids_left_out"], 0, "{d}");
+            let ids = d["trace_ids"].as_array().unwrap();
+            assert_eq!(d["matches"].as_u64().unwrap() as usize, ids.len());
+            digested.extend(ids.iter().map(|t| t.as_str().unwrap().to_owned()));
+        } else {
+            alone.push(m["trace"]["trace_id"].as_str().unwrap().to_owned());
+        }
+    }
+    (alone, digested, digests)
+}
+
+#[test]
+fn a_kill_in_a_flood_of_a_digest_rule_still_counts_each_match_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let fast = [("DIGEST_INTERVAL_SECONDS", "1")];
+    let mut server = start_with(port, &data, &fast);
+    let rule = json!({"notification_name": "flood", "operation_type": "complete",
+        "topic_id": format!("urn:smn:eu-west-1:{P}:key_events"),
+        "digest": {"window_seconds": 60, "max_messages": 3}});
+    let created = post(
+        port,
+        "POST",
+        &format!("/v3/{P}/notifications"),
+        &rule.to_string(),
+    )
+    .unwrap();
+    assert!(created["notification_id"].is_string(), "{created}");
+    const TRACES: usize = 300;
+    let sender = std::thread::spawn(move || {
+        for i in 0..TRACES {
+            if post(port, "POST", "/traces", &trace(i)).is_none() {
+                return i;
+            }
+        }
+        TRACES
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sender.is_finished()
+        && alone_and_digested(&data).0.len() < 3
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let sent_before = sender.join().unwrap();
+    assert!(
+        sent_before < TRACES,
+        "the kill came in the middle of the flood"
+    );
+
+    let mut server = start_with(port, &data, &fast);
+    for i in 0..TRACES {
+        let summary = post(port, "POST", "/traces", &trace(i)).unwrap();
+        assert_eq!(summary["failures"], json!([]), "{summary}");
+    }
+    // Windows close 30 s after they end; a flood may straddle two one-minute windows.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let (alone, digested, digests) = loop {
+        let found = alone_and_digested(&data);
+        if found.0.len() + found.1.len() >= TRACES || Instant::now() > deadline {
+            break found;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    println!(
+        "killed after {sent_before} of {TRACES}; {} alone, {} digested in {digests} digests",
+        alone.len(),
+        digested.len()
+    );
+    let mut all: Vec<&String> = alone.iter().chain(&digested).collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(before, all.len(), "a match published or counted twice");
+    assert_eq!(
+        all.len(),
+        TRACES,
+        "every match published alone or counted once"
+    );
+    assert!((1..=2).contains(&digests), "one digest a window: {digests}");
+    assert!(
+        alone.len() <= 3 * digests.max(1) + 3,
+        "at most 3 alone a window: {}",
+        alone.len()
+    );
 }

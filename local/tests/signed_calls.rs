@@ -66,6 +66,7 @@ impl Local {
             caller_header: None,
             access_keys_file: Some(keys),
             cache_ttl: Duration::ZERO,
+            digest_interval: Duration::from_secs(10),
         };
         Local {
             app: app(&config).unwrap(),

@@ -25,6 +25,7 @@ pub(crate) fn open_config(dir: &std::path::Path) -> Config {
         caller_header: None,
         access_keys_file: None,
         cache_ttl: Duration::ZERO,
+        digest_interval: Duration::from_secs(10),
     }
 }
 
