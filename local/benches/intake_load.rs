@@ -35,6 +35,7 @@ async fn main() {
         caller_header: None,
         access_keys_file: None,
         cache_ttl: Duration::from_secs(setting("CACHE_SECONDS", 300)),
+        digest_interval: Duration::from_secs(10),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

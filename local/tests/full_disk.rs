@@ -121,6 +121,7 @@ async fn a_full_disk_loses_and_repeats_nothing() {
         caller_header: None,
         access_keys_file: None,
         cache_ttl: Duration::from_secs(300),
+        digest_interval: Duration::from_secs(10),
     };
     let app = app(&config).unwrap();
     for (name, target) in [
