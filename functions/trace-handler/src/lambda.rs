@@ -2,7 +2,7 @@
 //! the summary (an error naming the failed items, so that the invoker retries them), and the
 //! summary as CloudWatch metrics. The local server has none of this.
 
-use crate::{Failure, Summary};
+use crate::{DigestRun, Failure, Summary};
 use rules::trace::envelope::Shape;
 
 /// The CloudWatch namespace of the handler's metrics.
@@ -54,26 +54,18 @@ impl Summary {
     /// or `FailedRetried` (anything a retry may mend).
     pub fn metrics(&self, timestamp_ms: i64) -> serde_json::Value {
         let permanent = self.failures.iter().filter(|f| f.permanent).count();
-        let counts = [
-            ("Traces", self.traces),
-            ("Matches", self.matches),
-            ("Published", self.published),
-            ("Duplicates", self.duplicates),
-            ("FailedPermanent", permanent),
-            ("FailedRetried", self.failures.len() - permanent),
-        ];
-        let names: Vec<_> = counts
-            .iter()
-            .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
-            .collect();
-        let mut line = serde_json::json!({"_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{"Namespace": METRICS_NAMESPACE, "Dimensions": [[]], "Metrics": names}],
-        }});
-        for (name, n) in counts {
-            line[name] = n.into();
-        }
-        line
+        emf_line(
+            timestamp_ms,
+            &[
+                ("Traces", self.traces),
+                ("Matches", self.matches),
+                ("Published", self.published),
+                ("Duplicates", self.duplicates),
+                ("Digested", self.digested),
+                ("FailedPermanent", permanent),
+                ("FailedRetried", self.failures.len() - permanent),
+            ],
+        )
     }
 
     /// The SQS partial batch response: the failed items' message ids.
@@ -85,5 +77,74 @@ impl Summary {
             .map(|id| serde_json::json!({"itemIdentifier": id}))
             .collect();
         serde_json::json!({"batchItemFailures": ids})
+    }
+}
+
+/// One Embedded Metric Format line of `counts`, in [`METRICS_NAMESPACE`].
+fn emf_line(timestamp_ms: i64, counts: &[(&str, usize)]) -> serde_json::Value {
+    let names: Vec<_> = counts
+        .iter()
+        .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    let mut line = serde_json::json!({"_aws": {
+        "Timestamp": timestamp_ms,
+        "CloudWatchMetrics": [{"Namespace": METRICS_NAMESPACE, "Dimensions": [[]], "Metrics": names}],
+    }});
+    for (name, n) in counts {
+        line[*name] = (*n).into();
+    }
+    line
+}
+
+/// The input a schedule sends to publish the digests of closed windows: `{"publish_digests":
+/// true}` (the template's), or a plain EventBridge scheduled event.
+pub fn is_digest_schedule(input: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        publish_digests: bool,
+        #[serde(rename = "detail-type", default)]
+        detail_type: Option<String>,
+        #[serde(default)]
+        source: Option<String>,
+    }
+    serde_json::from_str::<Probe>(input).is_ok_and(|p| {
+        p.publish_digests
+            || (p.detail_type.as_deref() == Some("Scheduled Event")
+                && matches!(p.source.as_deref(), Some("aws.events" | "aws.scheduler")))
+    })
+}
+
+impl DigestRun {
+    /// The run as an Embedded Metric Format line: `DigestsFailed` feeds the template's alarm.
+    pub fn metrics(&self, timestamp_ms: i64) -> serde_json::Value {
+        emf_line(
+            timestamp_ms,
+            &[
+                ("DigestWindows", self.windows),
+                ("DigestsPublished", self.published),
+                ("DigestsDropped", self.dropped),
+                ("DigestsFailed", self.failed),
+            ],
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedules_input_and_a_scheduled_event_publish_digests_and_traces_do_not() {
+        assert!(is_digest_schedule(r#"{"publish_digests": true}"#));
+        assert!(is_digest_schedule(
+            r#"{"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}"#
+        ));
+        assert!(!is_digest_schedule(r#"{"publish_digests": false}"#));
+        assert!(!is_digest_schedule(samples::EVENTBRIDGE_SG_INGRESS));
+        assert!(!is_digest_schedule(
+            samples::CTS_TRACES.lines().next().unwrap()
+        ));
+        assert!(!is_digest_schedule("not json"));
     }
 }

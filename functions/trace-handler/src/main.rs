@@ -1,6 +1,6 @@
 //! The trace handler on AWS Lambda: SQS batches (partial batch responses), EventBridge events
 //! and direct invokes; rules and dedup records in DynamoDB, messages to SNS, function targets
-//! invoked through Lambda.
+//! invoked through Lambda. The template's schedule invokes it each minute to publish digests.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use aws_adapters::{function_arn_prefix, DynamoDbStore, LambdaInvoker, SnsPublish
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
 use ports::{env_number, env_required, ConfigError, DEFAULT_DEDUP_TTL_SECS};
 use serde_json::value::RawValue;
+use trace_handler::lambda::NotAllHandled;
 use trace_handler::Handler;
 
 /// Configuration, read once at start; a missing variable stops the function with its name.
@@ -83,6 +84,11 @@ async fn main() -> Result<(), Error> {
     run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = handler.clone();
         async move {
+            if trace_handler::lambda::is_digest_schedule(event.payload.get()) {
+                let run = handler.publish_due_digests(ports::now_ms()).await;
+                println!("{}", run.metrics(ports::now_ms()));
+                return serde_json::to_value(run).map_err(NotAllHandled::Summary);
+            }
             let deadline = deadline(event.context.deadline, ports::now_ms());
             let summary = handler.handle_until(event.payload.get(), deadline).await;
             // CloudWatch reads metrics from this line of the log (Embedded Metric Format).

@@ -148,3 +148,81 @@ async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {
         "redelivery publishes nothing"
     );
 }
+
+/// What the template's schedule runs each minute: a flood in a window of a rule that sends one
+/// message a minute, then the digest of the closed window, published to SNS once and received
+/// by the subscribed queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_windows_digest_reaches_the_subscribed_queue_once() {
+    const P: &str = "24edf66e79d04187acb99a463e610764";
+    let moto = Moto::start().await;
+    let aws = moto.sdk_config().await;
+    let ddb = aws_adapters::dynamodb::Client::new(&aws);
+    create_rules_table(&ddb, "rules").await;
+    let (_, queue_url) = subscribed_queue(&aws, &format!("{P}_key_events"), "subscriber").await;
+    let store = Arc::new(DynamoDbStore::new(ddb, "rules"));
+    let body = serde_json::json!({
+        "notification_name": "key_ops", "operation_type": "complete",
+        "topic_id": format!("urn:smn:eu-west-1:{P}:key_events"),
+        "digest": {"window_seconds": 60, "max_messages": 1},
+    });
+    let rule = CreateBody::from_value(&body)
+        .unwrap()
+        .into_notification("n-1".into(), P.into(), 1);
+    store.create(&rule).await.unwrap();
+    let handler = Handler::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(SnsPublisher::new(
+            aws_adapters::sns::Client::new(&aws),
+            ACCOUNT_PREFIX,
+        )),
+        Duration::from_secs(10),
+        3600,
+    );
+    let traces: Vec<Value> = (0..6)
+        .map(|i| {
+            serde_json::json!({"trace_id": format!("flood-{i}"), "trace_name": "deleteServer",
+                "service_type": "ECS", "resource_type": "ecs", "project_id": P,
+                "user": {"name": "ops-alice"}})
+        })
+        .collect();
+    let input = serde_json::json!({ "traces": traces }).to_string();
+    let first = handler.handle(&input).await;
+    let again = handler.handle(&input).await;
+    // A flood that straddles two one-minute windows publishes one more alone.
+    assert_eq!(first.published + first.digested, 6, "{first:?}");
+    assert_eq!(
+        (again.published, again.digested, again.duplicates),
+        (0, 0, 6)
+    );
+    let alone = drain(&aws, &queue_url).await;
+    assert_eq!(alone.len(), first.published);
+
+    let later = ports::now_ms() + 60_000 + ports::CLOSE_AFTER_MS;
+    let run = handler.publish_due_digests(later).await;
+    assert_eq!(run.published, run.windows, "{run:?}");
+    let digests = drain(&aws, &queue_url).await;
+    assert_eq!(digests.len(), run.published);
+    let counted: u64 = digests
+        .iter()
+        .map(|d| {
+            assert!(
+                d["Subject"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("[digest] key_ops: "),
+                "{d}"
+            );
+            let body: Value = serde_json::from_str(d["Message"].as_str().unwrap()).unwrap();
+            body["digest"]["matches"].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(counted as usize, first.digested);
+    assert_eq!(
+        handler.publish_due_digests(later).await.windows,
+        0,
+        "published once"
+    );
+    assert!(drain(&aws, &queue_url).await.is_empty());
+}
