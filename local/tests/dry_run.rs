@@ -341,3 +341,47 @@ async fn it_refuses_a_rule_as_create_does_and_names_a_bad_trace() {
 fn event_trace() -> Value {
     serde_json::from_str(event("cts-traces.jsonl").lines().next().unwrap()).unwrap()
 }
+
+#[tokio::test]
+async fn with_a_digest_it_shows_the_messages_sent_and_the_digest_of_the_rest() {
+    let local = Local::new();
+    let traces: Vec<Value> = (0..5)
+        .map(|i| {
+            json!({"trace_id": format!("t-{i}"), "trace_name": "deleteServer", "service_type": "ECS",
+                   "resource_type": "ecs", "project_id": P, "user": {"name": "ops-alice"}})
+        })
+        .collect();
+    let rule = json!({
+        "notification_name": "key_ops", "operation_type": "complete",
+        "topic_id": format!("urn:smn:eu-west-1:{P}:key_events"),
+        "digest": {"window_seconds": 300, "max_messages": 2}
+    });
+    let (status, answer) = local
+        .call(
+            "POST",
+            &format!("/v3/{P}/notifications/test"),
+            json!({"notification": rule, "traces": {"traces": traces}}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    let sent: Vec<bool> = results
+        .iter()
+        .map(|r| r["would_publish"].is_object())
+        .collect();
+    let digested: Vec<bool> = results.iter().map(|r| r["digested"] == true).collect();
+    assert_eq!(sent, [true, true, false, false, false]);
+    assert_eq!(digested, [false, false, true, true, true]);
+    let digest = &answer["would_digest"];
+    assert_eq!(
+        digest["subject"],
+        "[digest] key_ops: 3 more matches in 5 min"
+    );
+    let body: Value = serde_json::from_str(digest["message"].as_str().unwrap()).unwrap();
+    assert_eq!(body["digest"]["trace_ids"], json!(["t-2", "t-3", "t-4"]));
+    assert_eq!(
+        answer["notification"]["digest"],
+        json!({"window_seconds": 300, "max_messages": 2})
+    );
+    assert!(local.published_lines().is_empty());
+}

@@ -1,14 +1,17 @@
 //! `POST /v3/{project_id}/notifications/test` (our extension): a rule, given as a create body
 //! or by `notification_id`, tried on traces given in any shape the trace handler takes. Per
-//! trace: whether it fires, each check with what it compared, and what would be published.
+//! trace: whether it fires, each check with what it compared, and what would be published; for
+//! a rule with a digest, the traces taken as one window, which matches the digest would count
+//! and the digest itself.
 //! It validates the rule as create does, and stores and publishes nothing.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ports::now_ms;
+use rules::digest::{render_digest, DigestCounts, DigestEntry};
 use rules::explain::{explain, Explanation};
-use rules::message::render;
+use rules::message::{render, Message};
 use rules::trace::envelope::split;
 use rules::{CreateBody, Notification, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -34,6 +37,10 @@ struct DryRun {
     /// The rule tried, as the API shows it.
     notification: Notification,
     results: Vec<TraceResult>,
+    /// For a rule with a digest, the traces taken as one window: the digest the matches past
+    /// `max_messages` would be counted into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_digest: Option<Published>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +57,27 @@ struct TraceResult {
     /// What would be published (or the payload a function would get) when it fires.
     #[serde(skip_serializing_if = "Option::is_none")]
     would_publish: Option<Published>,
+    /// It fires past the window's `max_messages`: counted into the digest, not published.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    digested: bool,
+}
+
+impl TraceResult {
+    fn fires(&self) -> bool {
+        self.explanation.as_ref().is_some_and(|e| e.fires)
+    }
+}
+
+impl From<Message> for Published {
+    fn from(m: Message) -> Published {
+        Published {
+            topic_id: m.topic_id.to_string(),
+            subject: m.subject,
+            message: m.message,
+            email: m.email,
+            message_attributes: m.attributes.into_iter().collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -114,7 +142,8 @@ pub(crate) async fn dry_run(
         Ok(list) => list,
         Err(_) => vec![traces],
     };
-    let mut results = Vec::new();
+    let mut results: Vec<TraceResult> = Vec::new();
+    let mut digest = DigestCounts::default();
     for input in inputs {
         for item in split(input.get()).1 {
             let n = results.len();
@@ -125,35 +154,43 @@ pub(crate) async fn dry_run(
                     error: Some(e.to_string()),
                     explanation: None,
                     would_publish: None,
+                    digested: false,
                 },
                 Ok(trace) => {
                     let view = trace.view();
                     let explanation = explain(&rule, &view, trace.project_id());
-                    let would_publish = explanation
-                        .fires
+                    let fired_before = results.iter().filter(|r| r.fires()).count();
+                    let digested = explanation.fires
+                        && rule
+                            .digest
+                            .is_some_and(|d| fired_before >= d.max_messages as usize);
+                    if digested {
+                        digest.add(&DigestEntry::of(&view));
+                    }
+                    let would_publish = (explanation.fires && !digested)
                         .then(|| render(&rule, &view, trace.json()))
                         .flatten()
-                        .map(|m| Published {
-                            topic_id: m.topic_id.to_string(),
-                            subject: m.subject,
-                            message: m.message,
-                            email: m.email,
-                            message_attributes: m.attributes.into_iter().collect(),
-                        });
+                        .map(Published::from);
                     TraceResult {
                         item: n,
                         trace_id: Some(trace.trace_id().to_owned()),
                         error: None,
                         explanation: Some(explanation),
                         would_publish,
+                        digested,
                     }
                 }
             });
         }
     }
+    let would_digest = rule
+        .digest
+        .and_then(|d| render_digest(&rule, d.window(now_ms()), &digest))
+        .map(Published::from);
     Ok(Json(DryRun {
         notification: rule,
         results,
+        would_digest,
     })
     .into_response())
 }

@@ -48,9 +48,10 @@ impl Digest {
             let path = format!("digest.{key}");
             match o.get(key) {
                 None | Some(Value::Null) => Err(ValidationError::invalid(path, "is required")),
+                // 300.0 is the integer 300, as JSON Schema reads it.
                 Some(v) => v
-                    .as_u64()
-                    .filter(|n| (u64::from(min)..=u64::from(max)).contains(n))
+                    .as_f64()
+                    .filter(|n| n.fract() == 0.0 && (f64::from(min)..=f64::from(max)).contains(n))
                     .map(|n| n as u32)
                     .ok_or_else(|| {
                         ValidationError::invalid(
@@ -353,7 +354,7 @@ mod tests {
             let v: Value = serde_json::from_str(digest).unwrap();
             assert_eq!(Digest::parse(&v).unwrap_err().field, field, "{digest}");
         }
-        let v = json!({"window_seconds": 60, "max_messages": 0});
+        let v = json!({"window_seconds": 60.0, "max_messages": 0});
         assert_eq!(
             Digest::parse(&v).unwrap(),
             Digest {
