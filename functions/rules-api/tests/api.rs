@@ -601,3 +601,54 @@ async fn a_caller_of_another_project_cannot_read_change_or_delete_its_rules() {
         "unchanged by the other project's caller"
     );
 }
+
+#[tokio::test]
+async fn a_digest_is_kept_shown_and_each_bad_value_refused_naming_its_field() {
+    let api = Api::new(CallerPolicy::TrustPath);
+    let mut body = rule("limited");
+    body["digest"] = json!({"window_seconds": 300, "max_messages": 3});
+    let created = api.create(body.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["digest"], body["digest"]);
+    let plain = api.create(rule("unlimited")).await.body;
+    assert!(
+        plain.get("digest").is_none(),
+        "absent when not set: {plain}"
+    );
+
+    let mut update = body.clone();
+    update["notification_id"] = created.body["notification_id"].clone();
+    update["status"] = json!("enabled");
+    update["digest"] = Value::Null;
+    let updated = api
+        .call("PUT", &format!("/v3/{P}/notifications"), Some(update))
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert!(
+        updated.body.get("digest").is_none(),
+        "a modify without it removes it"
+    );
+
+    for (digest, field) in [
+        (
+            json!({"window_seconds": 30, "max_messages": 3}),
+            "digest.window_seconds",
+        ),
+        (
+            json!({"window_seconds": 300, "max_messages": 5000}),
+            "digest.max_messages",
+        ),
+        (json!({"window_seconds": 300}), "digest.max_messages"),
+        (json!("5 a minute"), "digest"),
+    ] {
+        let mut bad = rule("bad_digest");
+        bad["digest"] = digest;
+        let r = api.create(bad).await;
+        assert_error(&r, 400, "CTS.0003");
+        assert!(
+            r.body["error_msg"].as_str().unwrap().contains(field),
+            "{}",
+            r.body
+        );
+    }
+}
