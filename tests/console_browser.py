@@ -188,6 +188,9 @@ try:
     choose("All users")
     choose("Yes")
     type_into("SMN Topic", TOPIC)
+    choose("Limit messages")
+    type_into("At most", "3")
+    Select(control("messages per")).select_by_visible_text("5 minutes")
     screenshot("create-all")
     press("OK")
     check("created rule shows in the table", wait_rows(["all_ops"]))
@@ -195,6 +198,8 @@ try:
     check("API: all_ops is complete, enabled, to the topic, for every user",
           (r.get("operation_type"), r.get("status"), r.get("topic_id"), r.get("notify_user_list")) ==
           ("complete", "enabled", TOPIC, []), r)
+    check("API: all_ops sends at most 3 messages per 5 minutes",
+          r.get("digest") == {"window_seconds": 300, "max_messages": 3}, r)
 
     # Create: Custom operations from the catalog plus a typed one, a filter, specified users.
     press("Create Key Event Notification")
@@ -280,6 +285,11 @@ try:
     confirm_yes()
     visible(row("all_ops") + "/td[normalize-space()='Enabled']")
     check("Start: API shows all_ops enabled", stored()["all_ops"]["status"] == "enabled")
+    check("Stop and Start keep the limit", stored()["all_ops"].get("digest") == {"window_seconds": 300, "max_messages": 3})
+    row_action("all_ops", "View")
+    view = visible("//section[@id='view']")
+    check("View shows the limit", "At most 3 messages per 5 minutes, then one digest" in view.text, view.text)
+    press("Close")
 
     # More > Modify: the form holds the rule; a rename keeps everything else.
     before = stored()["custom_ops"]

@@ -231,6 +231,7 @@ function storedBody(r) {
     topic_id: r.topic_id || null,
   };
   if (r.filter) body.filter = r.filter;
+  if (r.digest) body.digest = r.digest;
   return body;
 }
 
@@ -245,12 +246,21 @@ function viewRule(r) {
   for (const op of r.operations) row("Operations", op.service_type + " / " + op.resource_type + ": " + op.trace_names.join(", "));
   row("Users", r.notify_user_list.length ? r.notify_user_list.map((g) => g.user_group + ": " + g.user_list.join(", ")).join("; ") : "All users");
   if (r.filter) row("Advanced Filter", (r.filter.is_support_filter ? "" : "(off) ") + r.filter.rule.join(" " + r.filter.condition + " "));
+  if (r.digest) row("Limit Messages", digestText(r.digest));
   row("SMN Topic", r.topic_id || "—");
   row("Notification Type", r.notification_type);
   row("Created", new Date(r.create_time).toLocaleString());
   $("view-title").textContent = "Key Event Notification " + r.notification_name;
   show("view");
   $("view-close").focus();
+}
+
+/// "At most 3 messages per 5 minutes, then one digest".
+function digestText(d) {
+  const units = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+  const [size, unit] = units.find(([size]) => d.window_seconds % size === 0);
+  const n = d.window_seconds / size;
+  return "At most " + d.max_messages + " messages per " + (n === 1 ? unit : n + " " + unit + "s") + ", then one digest";
 }
 
 // ---- The create / modify form.
@@ -284,6 +294,14 @@ function openEditor(rule) {
   const groups = rule ? rule.notify_user_list : [];
   setChecked(groups.length ? "users-specified" : "users-all");
   for (const g of groups) addGroup(g.user_group, g.user_list.join(", "));
+  const digest = rule && rule.digest;
+  $("digest-on").checked = !!digest;
+  $("digest-max").value = digest ? digest.max_messages : 3;
+  const windows = $("digest-window");
+  if (digest && !Array.from(windows.options).some((o) => Number(o.value) === digest.window_seconds)) {
+    windows.append(el("option", { value: String(digest.window_seconds) }, digest.window_seconds + " seconds"));
+  }
+  windows.value = String(digest ? digest.window_seconds : 300);
   setChecked(!rule || rule.topic_id ? "send-yes" : "send-no");
   $("topic").value = (rule && rule.topic_id) || "";
   syncForm();
@@ -304,6 +322,7 @@ function syncForm() {
   if (specified && $("user-groups").children.length === 0) addGroup("", "");
   $("add-group").disabled = $("user-groups").children.length >= MAX_GROUPS;
   $("topic-box").hidden = checkedValue("send") !== "yes";
+  $("digest").hidden = !$("digest-on").checked;
 }
 
 async function loadCatalog() {
@@ -424,6 +443,9 @@ function formRule() {
   } else if (editing && editing.filter) {
     rule.filter = Object.assign({}, editing.filter, { is_support_filter: false });
   }
+  if ($("digest-on").checked) {
+    rule.digest = { window_seconds: Number($("digest-window").value), max_messages: Number($("digest-max").value) };
+  }
   rule.topic_id = checkedValue("send") === "yes" ? $("topic").value.trim() : null;
   return rule;
 }
@@ -500,6 +522,11 @@ async function runTest() {
       out.append(el("p", {}, "Subject: " + w.subject), el("pre", { class: "message" }, w.message));
       if (w.email) out.append(el("p", {}, "Email text:"), el("pre", { class: "email" }, w.email));
     }
+    if (r.digested) out.append(el("p", { class: "digested" }, "Past the limit: counted into the window's digest."));
+  }
+  if (answer.would_digest) {
+    const d = answer.would_digest;
+    out.append(el("p", { class: "digest" }, "Digest: " + d.subject), el("pre", { class: "message" }, d.message));
   }
 }
 
@@ -535,7 +562,7 @@ function start() {
   $("view-close").onclick = () => show("list");
   $("cancel").onclick = () => show("list");
   $("rule-form").onsubmit = save;
-  $("rule-form").addEventListener("change", (e) => e.target.type === "radio" || e.target.id === "filter-on" ? syncForm() : null);
+  $("rule-form").addEventListener("change", (e) => e.target.type === "radio" || e.target.id === "filter-on" || e.target.id === "digest-on" ? syncForm() : null);
   $("service").onchange = fillResourceTypes;
   $("resource-type").onchange = fillTraceNames;
   $("add-operations").onclick = addOperations;
