@@ -6,6 +6,9 @@
 //! which a crash could repeat a message on SNS: the one call that marks a batch's pairs
 //! published after SNS took them.
 //!
+//! With `DIGEST_MAX=N`, every rule has a digest (`max_messages` N, a day's window): the calls a
+//! flood costs when most matches are counted into digests instead of published.
+//!
 //! Usage: `cargo bench -p trace-handler --bench handler_cost` (starts its own moto).
 
 use std::collections::HashMap;
@@ -31,6 +34,9 @@ async fn main() {
     create_rules_table(&ddb, "rules").await;
     let sns = aws_adapters::sns::Client::new(&direct);
     let store = DynamoDbStore::new(ddb, "rules");
+    let digest_max: Option<u32> = std::env::var("DIGEST_MAX")
+        .ok()
+        .and_then(|v| v.parse().ok());
     for p in 0..PROJECTS {
         sns.create_topic()
             .name(format!("project{p}_alerts_{p}"))
@@ -42,6 +48,10 @@ async fn main() {
             "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}],
             "topic_id": format!("urn:smn:eu-west-1:project{p}:alerts_{p}")
         });
+        let mut body = body;
+        if let Some(max) = digest_max {
+            body["digest"] = json!({"window_seconds": 86_400, "max_messages": max});
+        }
         let n = CreateBody::from_value(&body).unwrap().into_notification(
             format!("rule-{p}"),
             format!("project{p}"),
@@ -69,6 +79,7 @@ async fn main() {
     );
 
     let mut matches = 0;
+    let mut digested = 0;
     let mut sns_budget = 0;
     let started = Instant::now();
     for batch in 0..TRACES / 10 {
@@ -91,12 +102,13 @@ async fn main() {
             .handle(&json!({"Records": records}).to_string())
             .await;
         assert!(summary.failures.is_empty(), "{:?}", summary.failures);
-        matches += summary.published;
+        matches += summary.published + summary.digested;
+        digested += summary.digested;
     }
     let elapsed = started.elapsed();
     let calls = proxy.calls();
     let per_1000 = |op: &str| calls.get(op).copied().unwrap_or(0) * 1000 / TRACES;
-    println!("handler cost: {TRACES} traces in {} batches over {PROJECTS} projects, {matches} matches, {:.0} ms against moto", TRACES / 10, elapsed.as_secs_f64() * 1e3);
+    println!("handler cost: {TRACES} traces in {} batches over {PROJECTS} projects, {matches} matches ({digested} digested), {:.0} ms against moto", TRACES / 10, elapsed.as_secs_f64() * 1e3);
     for (op, n) in &calls {
         println!("  {op}: {} per 1000 traces", n * 1000 / TRACES);
     }
@@ -115,6 +127,14 @@ async fn main() {
             && per_1000("dynamodb:BatchWriteItem") <= TRACES / 10,
         "one claim per match, marks batched"
     );
+    if digest_max.is_some() {
+        let windows_per_input = PROJECTS.min(10);
+        assert!(
+            per_1000("dynamodb:UpdateItem")
+                <= (digested + windows_per_input * TRACES / 10) * 1000 / TRACES,
+            "one write per digested match and one window read per rule per input"
+        );
+    }
     assert!(!calls.contains_key("sns:Publish"), "no unbatched publishes");
 
     // The window: after SNS took a batch, until its pairs are marked published.
