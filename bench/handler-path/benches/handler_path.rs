@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use ports::{
-    Admission, Claim, ClosedWindow, DedupKey, DedupLog, DigestLog, NotificationStore, PublishError,
-    Publisher, StoreError, WindowMatch,
+    Activity, ActivityDelta, ActivityLog, Admission, Claim, ClosedWindow, DedupKey, DedupLog,
+    DigestLog, HourCounts, NotificationStore, PublishError, Publisher, StoreError, WindowMatch,
 };
 use rules::message::Message;
 use rules::{CreateBody, Notification, TopicId};
@@ -55,10 +55,26 @@ impl NotificationStore for Rules {
     }
 }
 
-/// Claims and published pairs in memory.
+/// Claims, published pairs and the rules' activity in memory.
 #[derive(Default)]
 struct Memory {
     published: Mutex<HashSet<DedupKey>>,
+    activity: Mutex<HashMap<(String, String, i64), HourCounts>>,
+}
+
+#[async_trait]
+impl ActivityLog for Memory {
+    async fn record(&self, deltas: &[ActivityDelta]) -> Result<(), StoreError> {
+        let mut hours = self.activity.lock().unwrap();
+        for d in deltas {
+            let key = (d.project_id.clone(), d.notification_id.clone(), d.hour_ms);
+            hours.entry(key).or_default().add(&d.counts);
+        }
+        Ok(())
+    }
+    async fn activity(&self, _: &str, _: &str, _: i64) -> Result<Activity, StoreError> {
+        unreachable!("the benchmark only records activity")
+    }
 }
 
 #[async_trait]

@@ -8,6 +8,7 @@
 //! again, and its claim released; a malformed item fails alone. Given a deadline, no publish
 //! starts too close to it: what is left is reported for a retry.
 
+mod activity;
 mod cache;
 mod claim;
 mod digests;
@@ -18,6 +19,7 @@ mod outcome;
 mod record;
 mod send;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -98,7 +100,7 @@ impl Handler {
     }
 
     /// Split, match, then publish in steps: claim (grouped by topic), limit (digests), publish,
-    /// record.
+    /// record (each rule's activity, and the dedup log).
     async fn run(
         &self,
         input: &str,
@@ -122,6 +124,10 @@ impl Handler {
         summary.matches = pending.len();
         let pending = claim::distinct(pending, &mut summary);
         if !pending.is_empty() {
+            let projects: HashMap<String, String> = pending
+                .iter()
+                .map(|p| (p.key.notification_id.clone(), p.project_id.clone()))
+                .collect();
             let owner = uuid::Uuid::new_v4().to_string();
             let by_topic = claim::claim(
                 &*self.ledger,
@@ -150,6 +156,14 @@ impl Handler {
             )
             .await;
             sent.undone.extend(limited.released);
+            activity::record(
+                &*self.ledger,
+                &projects,
+                &sent.done,
+                &limited.digested,
+                &sent.failed,
+            )
+            .await;
             record::record(&*self.ledger, sent, &owner, self.dedup_ttl_secs).await;
         }
         summary.failures = failures.into_vec();

@@ -10,9 +10,11 @@ use rules::TopicId;
 use crate::claim::Pending;
 use crate::outcome::{Failures, Summary};
 
-/// The pairs to publish, by topic; and the claims to give up (pairs left for a retry).
+/// The pairs to publish, by topic; the pairs counted into digests; and the claims to give up
+/// (pairs left for a retry).
 pub(crate) struct Limited {
     pub(crate) by_topic: BTreeMap<TopicId, Vec<Pending>>,
+    pub(crate) digested: Vec<DedupKey>,
     pub(crate) released: Vec<DedupKey>,
 }
 
@@ -27,6 +29,7 @@ pub(crate) async fn limit(
     let now = now_ms();
     let mut out = Limited {
         by_topic: BTreeMap::new(),
+        digested: Vec::new(),
         released: Vec::new(),
     };
     let mut limited = Vec::new();
@@ -76,7 +79,10 @@ pub(crate) async fn limit(
                 .entry(p.message.topic_id.clone())
                 .or_default()
                 .push(p),
-            Admission::Digested => summary.digested += 1,
+            Admission::Digested => {
+                summary.digested += 1;
+                out.digested.push(p.key);
+            }
             Admission::Retry => {
                 failures.fail(p.item, "its digest window is closing; retried later", false);
                 out.released.push(p.key);

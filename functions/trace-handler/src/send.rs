@@ -16,6 +16,8 @@ use crate::outcome::{Failures, Summary};
 pub(crate) struct Sent {
     pub(crate) done: Vec<DedupKey>,
     pub(crate) undone: Vec<DedupKey>,
+    /// Pairs whose publish failed (also in `undone`).
+    pub(crate) failed: Vec<DedupKey>,
 }
 
 /// Publishes each topic's messages, unless `deadline` (the invocation's, with its margin) is
@@ -64,6 +66,7 @@ pub(crate) async fn publish(
                         tracing::warn!(trace_id = %key.trace_id, notification_id = %key.notification_id, error = %e, "publish failed; the item will be retried");
                     }
                     failures.fail(item, e.to_string(), e.is_permanent());
+                    sent.failed.push(key.clone());
                     sent.undone.push(key);
                 }
             }

@@ -149,6 +149,16 @@ async fn a_flood_gives_max_messages_and_one_digest_counting_the_rest() {
     let again = handler.publish_due_digests(after_today()).await;
     assert_eq!(again.windows, 0, "a digest is published once: {again:?}");
     assert_eq!(s.published().len(), 4);
+
+    let activity = ports::ActivityLog::activity(&*s.store, P, "n-1", 0).await.unwrap();
+    let mut total = ports::HourCounts::default();
+    activity.hours.iter().for_each(|h| total.add(&h.counts));
+    assert_eq!(
+        (total.matches, total.published, total.digested, total.failures),
+        (1000, 3, 997, 0),
+        "the resend counted no match again"
+    );
+    assert!(activity.last_match.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -4,6 +4,7 @@
 //! through `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
 
 pub mod access_keys;
+mod activity_log;
 pub mod config;
 mod dedup;
 mod digest_log;

@@ -113,3 +113,11 @@ async fn the_dynamodb_digest_log_counts_each_match_once() {
     let store = Arc::new(DynamoDbStore::new(client, "rules"));
     ports::conformance::check_digests(store, "ddb").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dynamodb_activity_log_counts_exactly() {
+    let moto = Moto::start().await;
+    let client = aws_adapters::dynamodb::Client::new(&moto.sdk_config().await);
+    create_rules_table(&client, "rules").await;
+    ports::conformance::check_activity(Arc::new(DynamoDbStore::new(client, "rules")), "ddb").await;
+}

@@ -104,3 +104,10 @@ async fn the_embedded_digest_log_counts_each_match_once() {
     let store = RedbStore::open(dir.path().join("d.redb")).unwrap();
     ports::conformance::check_digests(Arc::new(store), "redb").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_embedded_activity_log_counts_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path().join("d.redb")).unwrap();
+    ports::conformance::check_activity(Arc::new(store), "redb").await;
+}

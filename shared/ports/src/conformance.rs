@@ -662,3 +662,69 @@ where
     let after = store.close_windows(after()).await.unwrap();
     assert!(!after.iter().any(|w| w.notification_id == "n-closed"));
 }
+
+/// The activity log's promises: exact counts under concurrent recording, per rule and hour.
+pub async fn check_activity(log: Arc<dyn crate::ActivityLog>, tag: &str) {
+    use crate::{hour_of, ActivityDelta, HourCounts, HOUR_MS};
+    let project = format!("{tag}-p");
+    let now = crate::now_ms();
+    let (this_hour, last_hour) = (hour_of(now), hour_of(now) - HOUR_MS);
+    let delta = |rule: &str, hour: i64, matched_at: Option<i64>| ActivityDelta {
+        project_id: project.clone(),
+        notification_id: rule.into(),
+        hour_ms: hour,
+        counts: HourCounts {
+            matches: 3,
+            published: 2,
+            digested: 1,
+            failures: 0,
+        },
+        matched_at_ms: matched_at,
+    };
+    log.record(&[delta("r1", last_hour, Some(last_hour + 5))])
+        .await
+        .unwrap();
+    let runs: Vec<_> = (0..4)
+        .map(|h| {
+            let (log, batch) = (
+                log.clone(),
+                (0..25)
+                    .map(|i| delta("r1", this_hour, Some(this_hour + h * 100 + i)))
+                    .chain([delta("r2", this_hour, None)])
+                    .collect::<Vec<_>>(),
+            );
+            tokio::spawn(async move {
+                for d in batch {
+                    log.record(std::slice::from_ref(&d)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for r in runs {
+        r.await.unwrap();
+    }
+    let a = log.activity(&project, "r1", last_hour).await.unwrap();
+    assert_eq!(a.hours.len(), 2, "{a:?}");
+    assert_eq!(a.hours[0].hour, last_hour);
+    assert_eq!(a.hours[0].counts.matches, 3);
+    assert_eq!(a.hours[1].hour, this_hour);
+    assert_eq!(
+        a.hours[1].counts,
+        HourCounts {
+            matches: 300,
+            published: 200,
+            digested: 100,
+            failures: 0
+        },
+        "every record counted once"
+    );
+    assert!(a.last_match.is_some_and(|t| t >= this_hour), "{a:?}");
+    let recent = log.activity(&project, "r1", this_hour).await.unwrap();
+    assert_eq!(recent.hours.len(), 1, "hours before `since` left out");
+    let other = log.activity(&project, "r2", last_hour).await.unwrap();
+    assert_eq!(other.hours.len(), 1);
+    assert_eq!(other.hours[0].counts.matches, 12);
+    assert_eq!(other.last_match, None, "r2 never matched");
+    let none = log.activity(&project, "r3", last_hour).await.unwrap();
+    assert_eq!(none, crate::Activity::default());
+}

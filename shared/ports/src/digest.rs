@@ -101,7 +101,8 @@ pub trait DigestLog: Send + Sync {
     async fn forget_window(&self, window: &ClosedWindow) -> Result<(), StoreError>;
 }
 
-/// What the trace handler records in: the dedup log and the digest log, one store.
-pub trait Ledger: crate::DedupLog + DigestLog {}
+/// What the trace handler records in: the dedup log, the digest log and the rules' activity,
+/// one store.
+pub trait Ledger: crate::DedupLog + DigestLog + crate::ActivityLog {}
 
-impl<T: crate::DedupLog + DigestLog + ?Sized> Ledger for T {}
+impl<T: crate::DedupLog + DigestLog + crate::ActivityLog + ?Sized> Ledger for T {}

@@ -64,6 +64,7 @@
 //! ```
 
 mod access_keys;
+mod activity;
 mod cause;
 mod config;
 mod digest;
@@ -74,6 +75,9 @@ use rules::message::Message;
 use rules::{Notification, TopicId};
 
 pub use access_keys::{is_access_key, AccessKey, AccessKeyFile, AccessKeys, CachedAccessKeys};
+pub use activity::{
+    hour_of, Activity, ActivityDelta, ActivityLog, Hour, HourCounts, ACTIVITY_DAYS, HOUR_MS,
+};
 pub use cause::Cause;
 pub use config::{env_number, env_required, ConfigError, KeyListError};
 pub use digest::{

@@ -131,6 +131,44 @@ impl WindowKey {
     }
 }
 
+/// A rule's hour of activity: `project NUL rule NUL hour as 20 digits (offset to be positive)`.
+pub(super) struct HourKey(String);
+
+impl HourKey {
+    /// Hours are offset by this so that every i64 sorts as its 20 digits.
+    const OFFSET: i128 = 1 << 63;
+
+    pub(super) fn new(project_id: &str, notification_id: &str, hour_ms: i64) -> Self {
+        HourKey(format!(
+            "{project_id}{SEP}{notification_id}{SEP}{:020}",
+            i128::from(hour_ms) + Self::OFFSET
+        ))
+    }
+
+    /// The keys of the rule's hours in `[from_ms, to_ms)`.
+    pub(super) fn range(
+        project_id: &str,
+        notification_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> (String, String) {
+        (
+            Self::new(project_id, notification_id, from_ms).0,
+            Self::new(project_id, notification_id, to_ms).0,
+        )
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hour a stored key names.
+    pub(super) fn hour(key: &str) -> Option<i64> {
+        let digits = key.rsplit(SEP).next()?;
+        i64::try_from(digits.parse::<i128>().ok()? - Self::OFFSET).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

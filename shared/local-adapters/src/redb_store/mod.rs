@@ -2,7 +2,7 @@
 //! records. redb runs one write transaction at a time, so every invariant is checked and
 //! written in a single transaction. This module opens the file and reopens it after an I/O
 //! error; [`rule_store`] is the notification store, [`dedup_log`] the dedup log,
-//! [`digest_log`] the digests' windows,
+//! [`digest_log`] the digests' windows, [`activity_log`] each rule's activity,
 //! [`recovery`] what a restart settles, [`keys`] the typed keys of all of them.
 
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use redb::{Database, TableDefinition};
 
 use ports::{Cause, StoreError};
 
+mod activity_log;
 mod dedup_log;
 mod digest_log;
 mod keys;
@@ -34,6 +35,8 @@ const CLAIMS: TableDefinition<'_, &str, &str> = TableDefinition::new("claims");
 /// [`keys::WindowKey`] (rule, window) → what the window holds: the traces published alone,
 /// the digest's counts, whether it is closed (JSON).
 const WINDOWS: TableDefinition<'_, &str, &str> = TableDefinition::new("digest_windows");
+/// [`keys::HourKey`] (rule, hour) → the hour's counts and last match (JSON).
+const ACTIVITY: TableDefinition<'_, &str, &str> = TableDefinition::new("activity");
 
 /// Notification store and dedup log in one embedded database file.
 #[derive(Debug, Clone)]
@@ -116,7 +119,7 @@ impl RedbStore {
         let path = path.as_ref().to_owned();
         let db = Database::create(&path).map_err(write_err)?;
         let txn = db.begin_write().map_err(write_err)?;
-        for table in [RULES, NAMES, CLAIMS, WINDOWS] {
+        for table in [RULES, NAMES, CLAIMS, WINDOWS, ACTIVITY] {
             txn.open_table(table).map_err(write_err)?;
         }
         txn.open_table(DEDUP).map_err(write_err)?;
