@@ -16,22 +16,15 @@ pub(crate) async fn record(
     failed: &[DedupKey],
 ) {
     let mut by_rule: BTreeMap<&str, HourCounts> = BTreeMap::new();
-    let kinds: [(&[DedupKey], fn(&mut HourCounts)); 3] = [
-        (done, |c| {
-            c.matches += 1;
-            c.published += 1;
-        }),
-        (digested, |c| {
-            c.matches += 1;
-            c.digested += 1;
-        }),
-        (failed, |c| c.failures += 1),
-    ];
-    for (keys, add) in kinds {
-        for k in keys {
-            add(by_rule.entry(k.notification_id.as_str()).or_default());
-        }
-    }
+    tally(&mut by_rule, done, |c| {
+        c.matches += 1;
+        c.published += 1;
+    });
+    tally(&mut by_rule, digested, |c| {
+        c.matches += 1;
+        c.digested += 1;
+    });
+    tally(&mut by_rule, failed, |c| c.failures += 1);
     if by_rule.is_empty() {
         return;
     }
@@ -50,5 +43,15 @@ pub(crate) async fn record(
         .collect();
     if let Err(e) = log.record(&deltas).await {
         tracing::warn!(error = %e, rules = deltas.len(), "cannot record the rules' activity; their counts miss this input");
+    }
+}
+
+fn tally<'a>(
+    by_rule: &mut BTreeMap<&'a str, HourCounts>,
+    keys: &'a [DedupKey],
+    add: impl Fn(&mut HourCounts),
+) {
+    for k in keys {
+        add(by_rule.entry(k.notification_id.as_str()).or_default());
     }
 }
