@@ -108,7 +108,7 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
     );
     // The API's writes reach the handler's cache at once: rules can be cached for long.
     let api_store = Arc::new(InvalidatingStore {
-        store,
+        store: store.clone(),
         cache: handler.rule_cache(),
     });
     let (authentication, console_auth) = match keys {
@@ -126,6 +126,7 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
     };
     let state = AppState {
         store: api_store,
+        activity: store,
         policy: Arc::new(policy),
         topics: None,
     };

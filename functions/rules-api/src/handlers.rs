@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ports::{now_ms, StoreError, TopicProblem};
+use ports::{hour_of, now_ms, StoreError, TopicProblem, ACTIVITY_DAYS, HOUR_MS};
 use rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
 use rules::{CreateBody, NotificationType, UpdateBody};
 use serde_json::json;
@@ -111,6 +111,29 @@ pub(crate) async fn quotas(
     let used = s.store.list(&project_id).await?.len();
     Ok(Json(json!({"resources": [{"type": "smn_notification", "used": used, "quota": MAX_NOTIFICATIONS_PER_PROJECT}]}))
         .into_response())
+}
+
+/// `GET /v3/{p}/notifications/{id}/activity` (our extension): the rule's activity per hour over
+/// the days it is kept, and when it last matched.
+pub(crate) async fn activity(
+    State(s): State<AppState>,
+    Project(project_id): Project,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response> {
+    s.store
+        .get(&project_id, &id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(id.clone()))?;
+    let since = hour_of(now_ms()) - (ACTIVITY_DAYS * 24 - 1) * HOUR_MS;
+    let activity = s.activity.activity(&project_id, &id, since).await?;
+    Ok(Json(json!({
+        "notification_id": id,
+        "since": since,
+        "hour_ms": HOUR_MS,
+        "last_match": activity.last_match,
+        "hours": activity.hours,
+    }))
+    .into_response())
 }
 
 pub(crate) async fn operations(_: Project, filter: CatalogFilter) -> Result<Response> {

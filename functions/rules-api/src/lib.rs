@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use ports::{AccessKeys, NotificationStore, TopicCheck};
+use ports::{AccessKeys, ActivityLog, NotificationStore, TopicCheck};
 use tracing::Instrument;
 
 pub use auth::{CallerPolicy, CallerProject};
@@ -60,9 +60,32 @@ pub(crate) fn declares_json(headers: &axum::http::HeaderMap) -> Option<bool> {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn NotificationStore>,
+    /// Each rule's activity, as the trace handler records it.
+    pub activity: Arc<dyn ActivityLog>,
     pub policy: Arc<CallerPolicy>,
     /// Where a rule's topic is checked to exist (on AWS); `None`: every well-formed topic does.
     pub topics: Option<Arc<dyn TopicCheck>>,
+}
+
+impl AppState {
+    /// Rules and their activity in `store`; every well-formed topic taken.
+    pub fn new<S: NotificationStore + ActivityLog + 'static>(
+        store: Arc<S>,
+        policy: CallerPolicy,
+    ) -> AppState {
+        AppState {
+            store: store.clone(),
+            activity: store,
+            policy: Arc::new(policy),
+            topics: None,
+        }
+    }
+
+    /// Checks that a rule's topic exists when it is saved.
+    pub fn with_topics(mut self, topics: Arc<dyn TopicCheck>) -> AppState {
+        self.topics = Some(topics);
+        self
+    }
 }
 
 /// How callers are authenticated: the one thing in which the ways the application runs differ.
@@ -128,6 +151,10 @@ fn api_routes(state: AppState) -> Router {
         .route(
             "/v3/{project_id}/notifications/test",
             axum::routing::post(dry_run::dry_run),
+        )
+        .route(
+            "/v3/{project_id}/notifications/{notification_id}/activity",
+            get(handlers::activity),
         )
         .route("/v3/{project_id}/quotas", get(handlers::quotas))
         .route("/v3/{project_id}/operations", get(handlers::operations))

@@ -28,14 +28,9 @@ async fn main() -> Result<(), Error> {
         aws_adapters::dynamodb::Client::new(&aws),
         table,
     ));
-    let state = AppState {
-        store: store.clone(),
-        policy: Arc::new(CallerPolicy::RequestContext),
-        topics: Some(Arc::new(SnsPublisher::new(
-            aws_adapters::sns::Client::new(&aws),
-            smn_arn_prefix,
-        ))),
-    };
+    let state = AppState::new(store.clone(), CallerPolicy::RequestContext).with_topics(Arc::new(
+        SnsPublisher::new(aws_adapters::sns::Client::new(&aws), smn_arn_prefix),
+    ));
     let app = match mode.as_str() {
         "aksk" => {
             let cache = ports::env_number("ACCESS_KEYS_CACHE_SECONDS", 60)?;

@@ -28,11 +28,7 @@ impl Api {
         let dir = tempfile::tempdir().unwrap();
         let store = RedbStore::open(dir.path().join("rules.redb")).unwrap();
         let app = application(
-            AppState {
-                store: Arc::new(store),
-                policy: Arc::new(policy),
-                topics: None,
-            },
+            AppState::new(Arc::new(store), policy),
             Authentication::Policy,
             ConsoleAuth::Open,
             Router::new(),
@@ -506,14 +502,25 @@ impl ports::NotificationStore for Unavailable {
     }
 }
 
+#[async_trait::async_trait]
+impl ports::ActivityLog for Unavailable {
+    async fn record(&self, _: &[ports::ActivityDelta]) -> Result<(), ports::StoreError> {
+        Err(ports::StoreError::Write("internal detail".into()))
+    }
+    async fn activity(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+    ) -> Result<ports::Activity, ports::StoreError> {
+        Err(ports::StoreError::Read("internal detail".into()))
+    }
+}
+
 #[tokio::test]
 async fn storage_failures_are_500_without_internals() {
     let app = application(
-        AppState {
-            store: Arc::new(Unavailable),
-            policy: Arc::new(CallerPolicy::TrustPath),
-            topics: None,
-        },
+        AppState::new(Arc::new(Unavailable), CallerPolicy::TrustPath),
         Authentication::Policy,
         ConsoleAuth::Open,
         Router::new(),

@@ -218,11 +218,10 @@ async fn every_malformed_request_gets_its_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rules.redb");
     let app = application(
-        AppState {
-            store: Arc::new(RedbStore::open(&path).unwrap()),
-            policy: Arc::new(CallerPolicy::TrustPath),
-            topics: None,
-        },
+        AppState::new(
+            Arc::new(RedbStore::open(&path).unwrap()),
+            CallerPolicy::TrustPath,
+        ),
         Authentication::Policy,
         ConsoleAuth::Open,
         Router::new(),

@@ -44,11 +44,7 @@ async fn every_sample_request_is_served_with_the_project_of_its_claim() {
     let store = Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap());
     let app = with_gateway_context(
         application(
-            AppState {
-                store,
-                policy: Arc::new(CallerPolicy::RequestContext),
-                topics: None,
-            },
+            AppState::new(store, CallerPolicy::RequestContext),
             Authentication::Policy,
             ConsoleAuth::Open,
             Router::new(),
@@ -140,11 +136,7 @@ async fn in_aksk_mode_signed_events_are_served_and_jwt_claims_count_for_nothing(
         project_id: project.into(),
     }])
     .unwrap();
-    let state = AppState {
-        store,
-        policy: Arc::new(CallerPolicy::RequestContext),
-        topics: None,
-    };
+    let state = AppState::new(store, CallerPolicy::RequestContext);
     let app = with_gateway_context(
         application(
             state,

@@ -41,14 +41,14 @@ async fn a_rule_on_a_missing_topic_is_refused_at_create_and_modify() {
     let sns = aws_adapters::sns::Client::new(&aws);
     let dir = tempfile::tempdir().unwrap();
     let app = application(
-        AppState {
-            store: Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap()),
-            policy: Arc::new(CallerPolicy::TrustPath),
-            topics: Some(Arc::new(SnsPublisher::new(
-                sns.clone(),
-                "arn:aws:sns:eu-west-1:123456789012:",
-            ))),
-        },
+        AppState::new(
+            Arc::new(RedbStore::open(dir.path().join("r.redb")).unwrap()),
+            CallerPolicy::TrustPath,
+        )
+        .with_topics(Arc::new(SnsPublisher::new(
+            sns.clone(),
+            "arn:aws:sns:eu-west-1:123456789012:",
+        ))),
         Authentication::Policy,
         ConsoleAuth::Open,
         Router::new(),

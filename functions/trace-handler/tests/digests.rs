@@ -150,11 +150,18 @@ async fn a_flood_gives_max_messages_and_one_digest_counting_the_rest() {
     assert_eq!(again.windows, 0, "a digest is published once: {again:?}");
     assert_eq!(s.published().len(), 4);
 
-    let activity = ports::ActivityLog::activity(&*s.store, P, "n-1", 0).await.unwrap();
+    let activity = ports::ActivityLog::activity(&*s.store, P, "n-1", 0)
+        .await
+        .unwrap();
     let mut total = ports::HourCounts::default();
     activity.hours.iter().for_each(|h| total.add(&h.counts));
     assert_eq!(
-        (total.matches, total.published, total.digested, total.failures),
+        (
+            total.matches,
+            total.published,
+            total.digested,
+            total.failures
+        ),
         (1000, 3, 997, 0),
         "the resend counted no match again"
     );
