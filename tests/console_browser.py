@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The console in a real browser (headless Debian Chromium, driven by Selenium), used as a person
 uses it: controls found by their labels, buttons by their text. Every flow of the user guide —
-create (All; Custom with operations, users and a filter), view, stop, start, modify, delete,
-batch delete, a refused name, a dry run — then checked through the API. Screenshots of each page
+create (All, with a limit; Custom with operations, users and a filter), view with its activity
+chart, each rule's last match and sparkline, stop, start, modify, delete, batch delete, a refused
+name, a dry run — then checked through the API. Screenshots of each page
 go to target/console-screens/.
 
 Usage: console_browser.py BASE_URL [ACCESS_KEYS_FILE]
@@ -200,6 +201,12 @@ try:
           ("complete", "enabled", TOPIC, []), r)
     check("API: all_ops sends at most 3 messages per 5 minutes",
           r.get("digest") == {"window_seconds": 300, "max_messages": 3}, r)
+    # Five matches of all_ops: three published, two counted into its digest.
+    traces = [{"trace_id": "%s-fired-%d" % (MODE, i), "trace_name": "deleteServer", "service_type": "ECS",
+               "resource_type": "ecs", "project_id": P, "user": {"name": "ops-alice"}} for i in range(5)]
+    status, summary = api("POST", "/traces", {"traces": traces})
+    check("POST /traces: all_ops fires five times, three published", status == 200
+          and (summary["published"], summary.get("digested")) == (3, 2), (status, summary))
 
     # Create: Custom operations from the catalog plus a typed one, a filter, specified users.
     press("Create Key Event Notification")
@@ -256,6 +263,13 @@ try:
 
     press("OK")
     check("the custom rule shows in the table", wait_rows(["all_ops", "custom_ops"]))
+    fired = visible(row("all_ops") + "/td[@class='activity'][contains(., 'Last fired')]")
+    spark = fired.find_element(By.TAG_NAME, "svg")
+    check("the list shows when all_ops last fired and its sparkline",
+          "Last fired just now" in fired.text and spark.get_attribute("aria-label") == "5 matches in 7 days",
+          (fired.text, spark.get_attribute("aria-label")))
+    quiet = visible(row("custom_ops") + "/td[@class='activity'][contains(., 'fired')]")
+    check("a rule that never matched says so", "Never fired" in quiet.text, quiet.text)
     r = stored().get("custom_ops", {})
     check("API: custom_ops holds what was picked and typed",
           r.get("operation_type") == "customized"
@@ -289,6 +303,15 @@ try:
     row_action("all_ops", "View")
     view = visible("//section[@id='view']")
     check("View shows the limit", "At most 3 messages per 5 minutes, then one digest" in view.text, view.text)
+    chart = visible("//div[@id='view-chart']/*[local-name()='svg']")
+    summary = visible("//div[@id='view-chart']/p")
+    driver.execute_script("arguments[0].scrollIntoView()", chart)
+    screenshot("view-activity")
+    check("View charts the last 14 days hour by hour",
+          chart.get_attribute("aria-label").startswith("5 matches in 14 days")
+          and len(chart.find_elements(By.TAG_NAME, "rect")) >= 1
+          and summary.text.startswith("5 matches: 3 published, 2 in digests, 0 failed publishes."),
+          (chart.get_attribute("aria-label"), summary.text))
     press("Close")
 
     # More > Modify: the form holds the rule; a rename keeps everything else.

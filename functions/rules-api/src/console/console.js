@@ -173,6 +173,7 @@ function renderRows() {
         el("td", {}, r.notification_type),
         el("td", {}, r.operation_type === "complete" ? "All" : "Custom"),
         el("td", { class: enabled ? "status-enabled" : "status-disabled" }, enabled ? "Enabled" : "Disabled"),
+        activityCell(r),
         el("td", { class: "topic" }, r.topic_id || "—"),
         el("td", {}, new Date(r.create_time).toLocaleString()),
         el(
@@ -251,8 +252,96 @@ function viewRule(r) {
   row("Notification Type", r.notification_type);
   row("Created", new Date(r.create_time).toLocaleString());
   $("view-title").textContent = "Key Event Notification " + r.notification_name;
+  $("view-chart").replaceChildren("Loading…");
+  fetchActivity(r).then(
+    (a) => {
+      const sum = (k) => a.hours.reduce((n, h) => n + h[k], 0);
+      $("view-chart").replaceChildren(hourChart(hourly(a, 14 * 24)),
+        el("p", { class: "hint" }, sum("matches") + " matches: " + sum("published") + " published, " + sum("digested") + " in digests, " + sum("failures") + " failed publishes. " +
+          (a.last_match ? "Last fired " + new Date(a.last_match).toLocaleString() + "." : "Never fired.")));
+    },
+    (e) => $("view-chart").replaceChildren(e.message));
   show("view");
   $("view-close").focus();
+}
+
+// ---- Activity: when a rule last fired, its matches per hour (inline SVG).
+
+const HOUR = 3600000;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function fetchActivity(r) {
+  return api("GET", base() + "/notifications/" + encodeURIComponent(r.notification_id) + "/activity");
+}
+
+/// Matches of each of the last `hours` hours, oldest first.
+function hourly(activity, hours) {
+  const start = Math.floor(Date.now() / HOUR) * HOUR - (hours - 1) * HOUR;
+  const counts = new Array(hours).fill(0);
+  for (const h of activity.hours) {
+    const i = (h.hour - start) / HOUR;
+    if (i >= 0 && i < hours) counts[i] = h.matches;
+  }
+  return counts;
+}
+
+/// "just now", "12 min ago", "3 h ago", "2 days ago".
+function ago(ms) {
+  const minutes = Math.floor((Date.now() - ms) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return minutes + " min ago";
+  if (minutes < 48 * 60) return Math.floor(minutes / 60) + " h ago";
+  return Math.floor(minutes / 1440) + " days ago";
+}
+
+function sparkline(counts) {
+  const [w, h] = [120, 24];
+  const max = Math.max(1, ...counts);
+  const points = counts.map((c, i) => (i * w / (counts.length - 1)).toFixed(1) + "," + (h - 1 - c * (h - 2) / max).toFixed(1)).join(" ");
+  const total = counts.reduce((a, b) => a + b, 0);
+  const label = total + " matches in 7 days";
+  return svg("svg", { class: "sparkline", width: w, height: h, viewBox: "0 0 " + w + " " + h, role: "img", "aria-label": label },
+    svg("title", {}, label),
+    svg("polyline", { points, fill: "none", stroke: "currentColor", "stroke-width": "1.5" }));
+}
+
+/// One bar per hour, a tick and a date at each day's start.
+function hourChart(counts) {
+  const [bar, h, axis] = [2, 90, 16];
+  const max = Math.max(1, ...counts);
+  const start = Math.floor(Date.now() / HOUR) * HOUR - (counts.length - 1) * HOUR;
+  const total = counts.reduce((a, b) => a + b, 0);
+  const label = total + " matches in 14 days, at most " + Math.max(...counts) + " in an hour";
+  const chart = svg("svg", { width: counts.length * bar, height: h + axis, role: "img", "aria-label": label }, svg("title", {}, label));
+  counts.forEach((c, i) => {
+    if (c > 0) {
+      const height = Math.max(1, c * h / max);
+      chart.append(svg("rect", { x: i * bar, y: h - height, width: bar, height, fill: "currentColor" }, svg("title", {}, new Date(start + i * HOUR).toLocaleString() + ": " + c)));
+    }
+    const at = new Date(start + i * HOUR);
+    if (at.getHours() === 0) {
+      chart.append(svg("line", { x1: i * bar, x2: i * bar, y1: h, y2: h + 4, stroke: "currentColor" }),
+        svg("text", { x: i * bar + 2, y: h + axis - 2, class: "axis" }, at.getDate() + "/" + (at.getMonth() + 1)));
+    }
+  });
+  return chart;
+}
+
+function activityCell(r) {
+  const cell = el("td", { class: "activity" }, "…");
+  fetchActivity(r).then(
+    (a) => cell.replaceChildren(
+      el("span", { class: "last-fired" }, a.last_match ? "Last fired " + ago(a.last_match) : "Never fired"),
+      sparkline(hourly(a, 7 * 24))),
+    () => cell.replaceChildren("—"));
+  return cell;
 }
 
 /// "At most 3 messages per 5 minutes, then one digest".
