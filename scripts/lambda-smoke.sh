@@ -7,7 +7,7 @@
 # queue gets the two matches, each once over a redelivery of the batch. A rule naming the test
 # function cts-recorder has the trace handler invoke it through Lambda's Invoke API (served by
 # `cargo lambda watch`): it receives each matched trace once, as {"cts": <trace>}. The schedule's
-# input runs the digest publisher.
+# input runs the digest publisher. Each rule created is a trace in the intake queue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 invoke() { PATH="$PWD/.venv/bin:$PATH" cargo-lambda lambda invoke "$1" --data-file "$2" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT"; }
@@ -32,6 +32,21 @@ listed=$(invoke rules-api "$work/list.json" | status_of)
 echo "rules-api, signed list: $listed"
 [ "$listed" = 200 ]
 ak=$(echo "$key" | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["access_key"])')
+# Each rule created is a trace in the intake queue, naming the key that signed the call.
+AK="$ak" .venv/bin/python - <<'PY'
+import boto3, json, os
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+url = sqs.get_queue_url(QueueName="trace-intake")["QueueUrl"]
+traces = []
+for _ in range(3):
+    for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+        traces.append(json.loads(m["Body"]))
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+print("trace intake got:", [(t["trace_name"], t["resource_name"], t["user"]["name"]) for t in traces])
+assert sorted(t["trace_name"] for t in traces) == ["createNotification"] * 2, traces
+assert all(t["user"]["name"] == os.environ["AK"] and t["service_type"] == "CTS" for t in traces), traces
+PY
 target/debug/access-keys revoke "$ak"
 revoked=$(invoke rules-api "$work/list.json" | status_of)
 echo "rules-api, list with the revoked key: $revoked"
@@ -95,4 +110,4 @@ echo '{"publish_digests": true}' >"$work/schedule.json"
 scheduled=$(invoke trace-handler "$work/schedule.json")
 echo "trace-handler, scheduled digest run: $scheduled"
 echo "$scheduled" | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin); assert r["windows"]==0 and r["failed"]==0, r'
-echo "10 passed, 0 failed"
+echo "11 passed, 0 failed"

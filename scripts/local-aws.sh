@@ -13,6 +13,8 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION=eu-west-1 AWS_D
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export TABLE_NAME=rules AUTH_MODE=aksk ACCESS_KEYS_CACHE_SECONDS=0 PROJECT_CLAIM=project_id RULES_CACHE_SECONDS=0 DEDUP_TTL_SECONDS=3600
 export SMN_TOPIC_ARN_PREFIX="arn:aws:sns:eu-west-1:123456789012:"
+# Rule changes go to the intake queue seed_moto.py creates, as TraceIntakeQueue in the template.
+export TRACE_QUEUE_URL="$AWS_ENDPOINT_URL/123456789012/trace-intake"
 export LAMBDA_PORT
 logs=${LOCAL_AWS_LOGS:-target/local-aws}
 mkdir -p "$logs"

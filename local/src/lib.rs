@@ -8,7 +8,7 @@ use std::time::Duration;
 use std::collections::HashSet;
 
 use local_adapters::{FileFunctions, FileTopic, RedbStore};
-use ports::{AccessKeyFile, ConfigError, DedupKey, Targets};
+use ports::{AccessKeyFile, Cause, ConfigError, DedupKey, Targets, TraceSink};
 use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use trace_handler::{Handler, InvalidatingStore};
 
@@ -124,16 +124,31 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
             (Authentication::Policy, ConsoleAuth::Open)
         }
     };
+    let handler = Arc::new(handler);
     let state = AppState {
         store: api_store,
         activity: store,
         policy: Arc::new(policy),
         topics: None,
+        changes: Some(Arc::new(ChangesToHandler(handler.clone()))),
     };
-    let handler = Arc::new(handler);
     digests::spawn(handler.clone(), config.digest_interval);
     let traces = traces::routes(handler);
     Ok(application(state, authentication, console_auth, traces))
+}
+
+/// The traces of rule changes go to this process's trace handler, as any trace.
+struct ChangesToHandler(Arc<Handler>);
+
+#[async_trait::async_trait]
+impl TraceSink for ChangesToHandler {
+    async fn submit(&self, trace: String) -> Result<(), Cause> {
+        let summary = self.0.handle(&trace).await;
+        match summary.failures.first() {
+            None => Ok(()),
+            Some(f) => Err(Cause::from(f.error.clone())),
+        }
+    }
 }
 
 /// Claims left open by a process that stopped between writing a message and marking its pair

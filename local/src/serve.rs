@@ -72,7 +72,7 @@ pub async fn serve(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, say: wait for connections to close.
                     tracing::warn!(error = %e, "cannot accept a connection");
@@ -82,8 +82,12 @@ pub async fn serve(
             },
             () = &mut stop => break,
         };
+        let (stream, peer) = stream;
         let app = app.clone();
-        let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            // The source address of rule changes' traces.
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             answer(app.clone(), req, limits.request_timeout)
         });
         let stream = TokioIo::new(JsonRefusals::new(Lingering::new(stream, limits.linger)));

@@ -25,13 +25,19 @@ async fn the_activity_endpoint_reports_what_the_handler_did_for_each_rule() {
     let limited = local
         .create(
             P,
-            &json!({"notification_name": "limited", "operation_type": "complete",
+            &json!({"notification_name": "limited", "operation_type": "customized",
+                    "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}],
                     "topic_id": format!("urn:smn:eu-west-1:{P}:key_events"),
                     "digest": {"window_seconds": 86400, "max_messages": 3}}),
         )
         .await;
     let quiet = local
-        .create_complete(P, "quiet", &format!("urn:smn:eu-west-1:{P}:other"))
+        .create(
+            P,
+            &json!({"notification_name": "quiet", "operation_type": "customized",
+                    "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}],
+                    "topic_id": format!("urn:smn:eu-west-1:{P}:other")}),
+        )
         .await;
     let (_, fresh) = local
         .call(

@@ -86,6 +86,9 @@ fn pairs(data: &Path) -> HashMap<(String, String), usize> {
             "published.jsonl",
             (|l: &Value| {
                 let m: Value = serde_json::from_str(l["message"].as_str()?).ok()?;
+                if common::is_rule_change(&m["trace"]) {
+                    return None;
+                }
                 Some((
                     m["trace"]["trace_id"].as_str()?.to_owned(),
                     m["notification"]["id"].as_str()?.to_owned(),
@@ -93,6 +96,9 @@ fn pairs(data: &Path) -> HashMap<(String, String), usize> {
             }) as fn(&Value) -> Option<(String, String)>,
         ),
         ("invocations.jsonl", |l: &Value| {
+            if common::is_rule_change(&l["payload"]["cts"]) {
+                return None;
+            }
             Some((
                 l["payload"]["cts"]["trace_id"].as_str()?.to_owned(),
                 l["function"].as_str()?.to_owned(),
@@ -103,7 +109,9 @@ fn pairs(data: &Path) -> HashMap<(String, String), usize> {
         for line in text.lines() {
             let v: Value = serde_json::from_str(line)
                 .unwrap_or_else(|_| panic!("a torn line in {file}: {line:.80}"));
-            *out.entry(id_of(&v).unwrap()).or_insert(0) += 1;
+            if let Some(pair) = id_of(&v) {
+                *out.entry(pair).or_insert(0) += 1;
+            }
         }
     }
     out

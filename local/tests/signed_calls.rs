@@ -130,9 +130,17 @@ impl Local {
             .collect()
     }
 
+    /// Messages of the traces posted (those of rule changes left out).
     fn published(&self) -> usize {
-        std::fs::read_to_string(self.dir.path().join("data/published.jsonl"))
-            .map_or(0, |t| t.lines().count())
+        let text = std::fs::read_to_string(self.dir.path().join("data/published.jsonl"));
+        text.unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                let line: Value = serde_json::from_str(l).unwrap();
+                let m: Value = serde_json::from_str(line["message"].as_str().unwrap()).unwrap();
+                m["trace"]["service_type"] != "CTS"
+            })
+            .count()
     }
 }
 
@@ -392,4 +400,55 @@ async fn the_console_loads_unsigned_and_its_calls_are_signed() {
         )
         .await;
     assert_unauthenticated(&unsigned, "the page's calls unsigned");
+}
+
+#[tokio::test]
+async fn a_rule_change_names_the_key_that_signed_it() {
+    let local = Local::new();
+    let watcher = json!({"notification_name": "watch_rules", "operation_type": "customized",
+        "operations": [{"service_type": "CTS", "resource_type": "notification", "trace_names": ["deleteNotification"]}],
+        "topic_id": format!("urn:smn:eu-west-1:{P}:security")});
+    let r = local
+        .call(
+            "POST",
+            &format!("/v3/{P}/notifications"),
+            &watcher.to_string(),
+            OWN,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = local
+        .call(
+            "POST",
+            &format!("/v3/{P}/notifications"),
+            &rule("doomed"),
+            OWN,
+        )
+        .await;
+    let doomed = r.body["notification_id"].as_str().unwrap().to_owned();
+    let r = local
+        .call(
+            "DELETE",
+            &format!("/v3/{P}/notifications?notification_id={doomed}"),
+            "",
+            OWN,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let text = std::fs::read_to_string(local.dir.path().join("data/published.jsonl")).unwrap();
+    let traces: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|l| serde_json::from_str::<Value>(l["message"].as_str().unwrap()).unwrap())
+        // `doomed` watches every operation: its own creation is one of them.
+        .filter(|m| m["notification"]["name"] == "watch_rules")
+        .map(|m| m["trace"].clone())
+        .collect();
+    assert_eq!(traces.len(), 1, "{traces:?}");
+    assert_eq!(traces[0]["trace_name"], "deleteNotification");
+    assert_eq!(
+        traces[0]["user"]["name"], AK,
+        "the key's user, not its secret"
+    );
+    assert!(!text.contains(SK), "the secret is nowhere in the message");
 }

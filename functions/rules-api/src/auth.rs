@@ -10,6 +10,15 @@ use crate::ApiError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerProject(pub String);
 
+/// Who the caller is, where something established it: the access key that signed the call, or
+/// the JWT subject. Rule changes name it (`anonymous` without it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerName(pub String);
+
+/// Where the call came from: the peer's address locally, API Gateway's `sourceIp` on AWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceIp(pub String);
+
 /// How the caller's project is established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallerPolicy {

@@ -8,7 +8,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 
-use crate::{declares_json, read_body, ApiError, AppState};
+use rules::change::Caller;
+
+use crate::{declares_json, read_body, ApiError, AppState, CallerName, SourceIp};
 
 /// The path's `project_id`, checked against the caller and for its form.
 pub(crate) struct Project(pub String);
@@ -31,6 +33,32 @@ impl FromRequestParts<AppState> for Project {
             ));
         }
         Ok(Project(project_id))
+    }
+}
+
+/// Who made the call and from where, for the trace of a rule change: the name a signature or an
+/// authorizer established (`anonymous` without one) and the source address.
+pub(crate) struct Changer(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Changer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let name = parts
+            .extensions
+            .get::<CallerName>()
+            .map_or_else(|| "anonymous".to_owned(), |c| c.0.clone());
+        let source_ip = parts
+            .extensions
+            .get::<SourceIp>()
+            .map(|ip| ip.0.clone())
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|peer| peer.0.ip().to_string())
+            });
+        Ok(Changer(Caller { name, source_ip }))
     }
 }
 

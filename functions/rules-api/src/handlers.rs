@@ -6,11 +6,14 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use ports::{hour_of, now_ms, StoreError, TopicProblem, ACTIVITY_DAYS, HOUR_MS};
+use rules::change::{change_trace, Caller, Change, ChangeRecord};
 use rules::limits::MAX_NOTIFICATIONS_PER_PROJECT;
-use rules::{CreateBody, NotificationType, UpdateBody};
+use rules::{CreateBody, Notification, NotificationType, UpdateBody};
 use serde_json::json;
 
-use crate::extract::{CatalogFilter, JsonBody, JsonBytes, NameFilter, NotificationIds, Project};
+use crate::extract::{
+    CatalogFilter, Changer, JsonBody, JsonBytes, NameFilter, NotificationIds, Project,
+};
 use crate::{ApiError, AppState};
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -18,7 +21,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 /// The list response, fields in the order the API documents them.
 #[derive(serde::Serialize)]
 struct NotificationList {
-    notifications: Vec<rules::Notification>,
+    notifications: Vec<Notification>,
 }
 
 pub(crate) async fn health() -> Response {
@@ -36,23 +39,29 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 pub(crate) async fn create(
     State(s): State<AppState>,
     Project(project_id): Project,
-    JsonBody(body): JsonBytes,
+    Changer(caller): Changer,
+    JsonBody(bytes): JsonBytes,
 ) -> Result<Response> {
-    let body = CreateBody::parse(&body)?;
+    let body = CreateBody::parse(&bytes)?;
     let notification =
         body.into_notification(uuid::Uuid::new_v4().to_string(), project_id, now_ms());
     check_deliverable(&s, &notification).await?;
     s.store.create(&notification).await?;
     tracing::info!(notification_id = %notification.notification_id, "notification created");
+    let change = Traced::new(&s, &caller, &bytes);
+    change
+        .of(Change::Create, &notification, StatusCode::CREATED)
+        .await;
     Ok((StatusCode::CREATED, Json(notification)).into_response())
 }
 
 pub(crate) async fn update(
     State(s): State<AppState>,
     Project(project_id): Project,
-    JsonBody(body): JsonBytes,
+    Changer(caller): Changer,
+    JsonBody(bytes): JsonBytes,
 ) -> Result<Response> {
-    let body = UpdateBody::parse(&body)?;
+    let body = UpdateBody::parse(&bytes)?;
     let existing = if body.notification_id().is_empty() {
         // The Terraform provider modifies a rule it has just created before it knows its id.
         s.store
@@ -71,17 +80,82 @@ pub(crate) async fn update(
     check_deliverable(&s, &notification).await?;
     s.store.update(&notification).await?;
     tracing::info!(notification_id = %notification.notification_id, status = ?notification.status, "notification modified");
+    let change = Change::of_update(&existing, &notification);
+    Traced::new(&s, &caller, &bytes)
+        .of(change, &notification, StatusCode::OK)
+        .await;
     Ok(Json(notification).into_response())
 }
 
 pub(crate) async fn delete(
     State(s): State<AppState>,
     Project(project_id): Project,
+    Changer(caller): Changer,
+    uri: Uri,
     NotificationIds(ids): NotificationIds,
 ) -> Result<Response> {
+    // The rules as they were, for the traces of their deletion.
+    let deleted: Vec<Notification> = match &s.changes {
+        Some(_) => s
+            .store
+            .list(&project_id)
+            .await?
+            .into_iter()
+            .filter(|n| ids.contains(&n.notification_id))
+            .collect(),
+        None => Vec::new(),
+    };
     s.store.delete(&project_id, &ids).await?;
     tracing::info!(count = ids.len(), "notifications deleted");
+    let change = Traced::new(&s, &caller, uri.query().unwrap_or_default().as_bytes());
+    for rule in &deleted {
+        change
+            .of(Change::Delete, rule, StatusCode::NO_CONTENT)
+            .await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A call that changes rules, to be traced: what was asked, by whom.
+struct Traced<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    request: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Traced<'a> {
+    fn new(state: &'a AppState, caller: &'a Caller, request: &'a [u8]) -> Self {
+        Traced {
+            state,
+            caller,
+            request: String::from_utf8_lossy(request),
+        }
+    }
+
+    /// Hands the trace of `change` to `rule` to the state's sink, if any; a failure is logged,
+    /// the change stands.
+    async fn of(&self, change: Change, rule: &Notification, status: StatusCode) {
+        let Some(sink) = &self.state.changes else {
+            return;
+        };
+        let response = match change {
+            Change::Delete => String::new(),
+            _ => serde_json::to_string(rule).unwrap_or_default(),
+        };
+        let trace = change_trace(&ChangeRecord {
+            trace_id: &uuid::Uuid::new_v4().to_string(),
+            change,
+            rule,
+            caller: self.caller,
+            request: &self.request,
+            code: status.as_u16(),
+            response: &response,
+            at_ms: now_ms(),
+        });
+        if let Err(e) = sink.submit(trace).await {
+            tracing::error!(error = %e, notification_id = %rule.notification_id, trace_name = change.trace_name(), "the rule change could not be traced");
+        }
+    }
 }
 
 pub(crate) async fn list(
@@ -148,7 +222,7 @@ pub(crate) async fn operations(_: Project, filter: CatalogFilter) -> Result<Resp
 /// A URN names the rule's own project, and a topic exists where it is checked (on AWS). A
 /// function is not looked up: that would need the right to read every function a rule may
 /// name; an invocation it refuses fails as permanent and raises the handler's alarm.
-pub(crate) async fn check_deliverable(s: &AppState, n: &rules::Notification) -> Result<()> {
+pub(crate) async fn check_deliverable(s: &AppState, n: &Notification) -> Result<()> {
     rules::body::check_topic_project(n)?;
     if let (Some(topics), Some(topic), NotificationType::Smn) =
         (&s.topics, &n.topic_id, n.notification_type)

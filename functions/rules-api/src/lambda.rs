@@ -3,7 +3,7 @@
 //! caller's project from the request context: a JWT claim (HTTP API) or a Lambda-authorizer
 //! context value (HTTP or REST API), named by configuration.
 
-use crate::CallerProject;
+use crate::{CallerName, CallerProject, SourceIp};
 use axum::extract::Request;
 use axum::http::HeaderValue;
 use axum::middleware::Next;
@@ -23,6 +23,12 @@ pub fn with_gateway_context(app: Router, claim: Option<String>) -> Router {
                     if let Some(project) = claim.as_deref().and_then(|c| caller_project(&ctx, c)) {
                         req.extensions_mut().insert(CallerProject(project));
                     }
+                    if let Some(subject) = caller_subject(&ctx) {
+                        req.extensions_mut().insert(CallerName(subject));
+                    }
+                    if let Some(ip) = source_ip(&ctx) {
+                        req.extensions_mut().insert(SourceIp(ip));
+                    }
                     let id =
                         gateway_request_id(&ctx).and_then(|id| HeaderValue::from_str(&id).ok());
                     if let (Some(id), false) = (id, req.headers().contains_key("x-request-id")) {
@@ -39,6 +45,36 @@ fn gateway_request_id(ctx: &RequestContext) -> Option<String> {
     match ctx {
         RequestContext::ApiGatewayV2(c) => c.request_id.clone(),
         RequestContext::ApiGatewayV1(c) => c.request_id.clone(),
+        _ => None,
+    }
+}
+
+/// The JWT's `sub`, or a Lambda authorizer's `principalId`.
+fn caller_subject(ctx: &RequestContext) -> Option<String> {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    match ctx {
+        RequestContext::ApiGatewayV2(c) => {
+            let authorizer = c.authorizer.as_ref()?;
+            authorizer
+                .jwt
+                .as_ref()
+                .and_then(|j| j.claims.get("sub").cloned())
+                .or_else(|| authorizer.fields.get("principalId").and_then(text))
+        }
+        RequestContext::ApiGatewayV1(c) => c
+            .authorizer
+            .fields
+            .get("principalId")
+            .and_then(text)
+            .or_else(|| c.authorizer.jwt.as_ref()?.claims.get("sub").cloned()),
+        _ => None,
+    }
+}
+
+fn source_ip(ctx: &RequestContext) -> Option<String> {
+    match ctx {
+        RequestContext::ApiGatewayV2(c) => c.http.source_ip.clone(),
+        RequestContext::ApiGatewayV1(c) => c.identity.source_ip.clone(),
         _ => None,
     }
 }

@@ -21,10 +21,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use ports::{AccessKeys, ActivityLog, NotificationStore, TopicCheck};
+use ports::{AccessKeys, ActivityLog, NotificationStore, TopicCheck, TraceSink};
 use tracing::Instrument;
 
-pub use auth::{CallerPolicy, CallerProject};
+pub use auth::{CallerName, CallerPolicy, CallerProject, SourceIp};
 pub use console::{console, ConsoleAuth};
 pub use error::{ApiError, Refusal};
 pub use extract::{JsonBody, JsonBytes, JsonOnly};
@@ -65,6 +65,8 @@ pub struct AppState {
     pub policy: Arc<CallerPolicy>,
     /// Where a rule's topic is checked to exist (on AWS); `None`: every well-formed topic does.
     pub topics: Option<Arc<dyn TopicCheck>>,
+    /// Where the traces of rule changes go; `None`: they are not traced.
+    pub changes: Option<Arc<dyn TraceSink>>,
 }
 
 impl AppState {
@@ -78,7 +80,14 @@ impl AppState {
             activity: store,
             policy: Arc::new(policy),
             topics: None,
+            changes: None,
         }
+    }
+
+    /// Makes every rule change a trace, handed to `sink`.
+    pub fn with_change_traces(mut self, sink: Arc<dyn TraceSink>) -> AppState {
+        self.changes = Some(sink);
+        self
     }
 
     /// Checks that a rule's topic exists when it is saved.
@@ -204,6 +213,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("policy", &self.policy)
             .field("checks_topics", &self.topics.is_some())
+            .field("traces_changes", &self.changes.is_some())
             .finish_non_exhaustive()
     }
 }

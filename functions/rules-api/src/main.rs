@@ -2,12 +2,13 @@
 //! who the caller is: `aksk` (default) verifies the Huawei clients' AK/SK signatures here, with
 //! keys in the rules table; `jwt` trusts API Gateway's JWT authorizer and its `PROJECT_CLAIM`.
 //! A rule's topic is checked to exist in SNS (`SMN_TOPIC_ARN_PREFIX` maps SMN URNs) when the
-//! rule is created or modified. The console (`/console/`) is served beside the API.
+//! rule is created or modified. Every rule change is a trace, sent to the trace intake queue
+//! (`TRACE_QUEUE_URL`). The console (`/console/`) is served beside the API.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_adapters::{DynamoDbStore, SnsPublisher};
+use aws_adapters::{DynamoDbStore, SnsPublisher, TraceQueue};
 use axum::Router;
 use lambda_http::{run, tracing, Error};
 use ports::CachedAccessKeys;
@@ -28,9 +29,19 @@ async fn main() -> Result<(), Error> {
         aws_adapters::dynamodb::Client::new(&aws),
         table,
     ));
-    let state = AppState::new(store.clone(), CallerPolicy::RequestContext).with_topics(Arc::new(
-        SnsPublisher::new(aws_adapters::sns::Client::new(&aws), smn_arn_prefix),
-    ));
+    let mut state =
+        AppState::new(store.clone(), CallerPolicy::RequestContext).with_topics(Arc::new(
+            SnsPublisher::new(aws_adapters::sns::Client::new(&aws), smn_arn_prefix),
+        ));
+    match std::env::var("TRACE_QUEUE_URL") {
+        Ok(url) if !url.is_empty() => {
+            state = state.with_change_traces(Arc::new(TraceQueue::new(
+                aws_adapters::sqs::Client::new(&aws),
+                url,
+            )));
+        }
+        _ => tracing::warn!("TRACE_QUEUE_URL is not set: rule changes are not traced"),
+    }
     let app = match mode.as_str() {
         "aksk" => {
             let cache = ports::env_number("ACCESS_KEYS_CACHE_SECONDS", 60)?;

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ports::{now_ms, AccessKeys};
 
-use crate::{read_body, ApiError, CallerProject};
+use crate::{read_body, ApiError, CallerName, CallerProject};
 
 /// Verifies the request's signature (a route layer of the project routes: see
 /// [`crate::application`]).
@@ -54,5 +54,6 @@ async fn verified(
         .map_err(unsigned)?;
     tracing::debug!(access_key = %key.access_key, project_id = %key.project_id, "signature verified");
     parts.extensions.insert(CallerProject(key.project_id));
+    parts.extensions.insert(CallerName(key.access_key));
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }

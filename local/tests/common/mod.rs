@@ -64,7 +64,16 @@ impl Local {
         created["notification_id"].as_str().unwrap().to_owned()
     }
 
+    /// The topic's lines of the traces posted, those of rule changes left out.
     pub(crate) fn published_lines(&self) -> Vec<Value> {
+        self.topic_lines()
+            .into_iter()
+            .filter(|l| !is_rule_change(&message_trace(l)))
+            .collect()
+    }
+
+    /// Every line of the local topic.
+    pub(crate) fn topic_lines(&self) -> Vec<Value> {
         std::fs::read_to_string(self.config.data_dir.join("published.jsonl"))
             .unwrap_or_default()
             .lines()
@@ -85,6 +94,19 @@ impl Local {
             })
             .collect()
     }
+}
+
+/// The trace a topic line's message carries (null for a digest).
+pub(crate) fn message_trace(line: &Value) -> Value {
+    line["message"]
+        .as_str()
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .map_or(Value::Null, |m| m["trace"].clone())
+}
+
+/// A trace the API made of a rule change (which `complete` rules match like any other).
+pub(crate) fn is_rule_change(trace: &Value) -> bool {
+    trace["service_type"] == "CTS" && trace["resource_type"] == "notification"
 }
 
 /// One JSON call to `app` in process: status and parsed body (null when there is none).

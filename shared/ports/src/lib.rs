@@ -216,6 +216,14 @@ pub fn all_failed(
     messages.iter().map(|_| Err(error())).collect()
 }
 
+/// Where the API sends the traces of rule changes, to be matched like any other trace: the trace
+/// handler in the same process locally, the trace intake queue on AWS.
+#[async_trait]
+pub trait TraceSink: Send + Sync {
+    /// Hands over one trace (a CTS trace's JSON); an error means it was not taken.
+    async fn submit(&self, trace: String) -> Result<(), Cause>;
+}
+
 /// Why a topic cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TopicProblem {

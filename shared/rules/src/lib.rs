@@ -38,6 +38,7 @@
 
 pub mod body;
 pub mod catalog;
+pub mod change;
 pub mod digest;
 pub mod error;
 pub mod explain;
