@@ -3,11 +3,11 @@
 //!   of a rule with a digest: `alone`, the string set of traces published alone (grown by a
 //!   conditional `ADD` that keeps it within `max_messages`), and `seen`; sorted by the window's
 //!   end, so that one `Query` finds the windows that ended.
-//! - A digested match is its own dedup record (`D#<trace>` / `N#<rule>`), turned from our claim
-//!   into `state` `digested` by one conditional `UpdateItem` that also writes its window (`dw`),
-//!   order (`dat`) and the digest's fields (`tn`, `u`, `rt`, `r`): counted and done in one
-//!   atomic write, or neither. The sparse index [`DIGEST_MEMBERS_INDEX`] lists a window's
-//!   matches.
+//! - A digested match is its own dedup record (`D#<trace>` / `N#<rule>`), our claim replaced by
+//!   `state` `digested` with its window (`dw`), order (`dat`) and the digest's fields (`tn`, `u`,
+//!   `rt`, `r`): counted and done in one write, in `BatchWriteItem`s of 25. The sparse index
+//!   [`DIGEST_MEMBERS_INDEX`] lists a window's matches; a pair is one item, so however often it
+//!   is written it counts once.
 //!
 //! A window takes matches until [`CLOSE_AFTER_MS`] after its end by the writer's clock, and its
 //! members are read after that, longer than a write takes to land.
@@ -15,8 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use futures_util::stream::{self, StreamExt};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use ports::{
     is_past, Admission, CallClock, ClosedWindow, DigestLog, StoreError, WindowMatch, CLOSE_AFTER_MS,
 };
@@ -30,8 +29,8 @@ use crate::DynamoDbStore;
 pub const DIGEST_MEMBERS_INDEX: &str = "digest-members";
 const WINDOWS_PK: &str = "DIGEST_WINDOWS";
 const ATTEMPTS: u32 = 8;
-/// Pairs digested at once: one conditional write each.
-const CONCURRENT_WRITES: usize = 16;
+/// Items of one `BatchWriteItem`.
+const WRITE_BATCH: usize = 25;
 /// A window's item is kept this long after the window ends, in case no run forgets it.
 const KEEP_AFTER_END_SECS: i64 = 7 * 86_400;
 
@@ -145,57 +144,66 @@ impl DynamoDbStore {
         }
     }
 
-    /// Turns our claim on `m`'s pair into a digested record of its window; false when the
-    /// claim is not ours any more.
-    async fn digest_one(
+    /// Records `pairs` as digested into the window, in `BatchWriteItem`s of 25: each pair's
+    /// dedup record becomes its membership of the digest. A pair written twice (a retry, or
+    /// another invocation whose lease had run out) is still one item, so counted once.
+    async fn digest(
         &self,
         id: &WindowId,
-        m: &WindowMatch,
-        order: usize,
-        owner: &str,
+        pairs: &[(usize, &WindowMatch)],
         now_ms: i64,
         ttl_secs: i64,
-    ) -> Result<bool, StoreError> {
-        let e = &m.entry;
-        let mut values = HashMap::from([
-            (":digested".to_owned(), s("digested")),
-            (":claimed".to_owned(), s("claimed")),
-            (":owner".to_owned(), s(owner)),
-            (":exp".to_owned(), n(now_ms / 1000 + ttl_secs)),
-            (":dw".to_owned(), s(id.sort_key())),
-            (
-                ":dat".to_owned(),
-                s(format!("{now_ms:020}#{order:04}#{}", m.key.trace_id)),
-            ),
-            (":tn".to_owned(), s(&e.trace_name)),
-            (":rt".to_owned(), s(&e.resource_type)),
-        ]);
-        let mut set =
-            "#state = :digested, expires_at = :exp, dw = :dw, dat = :dat, tn = :tn, rt = :rt"
-                .to_owned();
-        for (name, value) in [("u", &e.user), ("r", &e.trace_rating)] {
-            if let Some(v) = value {
-                set.push_str(&format!(", {name} = :{name}"));
-                values.insert(format!(":{name}"), s(v));
+    ) -> Result<(), StoreError> {
+        for chunk in pairs.chunks(WRITE_BATCH) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for (order, m) in chunk {
+                let e = &m.entry;
+                let mut item = pair_key(&m.key);
+                item.insert("state".into(), s("digested"));
+                item.insert("expires_at".into(), n(now_ms / 1000 + ttl_secs));
+                item.insert("dw".into(), s(id.sort_key()));
+                item.insert(
+                    "dat".into(),
+                    s(format!("{now_ms:020}#{order:04}#{}", m.key.trace_id)),
+                );
+                item.insert("tn".into(), s(&e.trace_name));
+                item.insert("rt".into(), s(&e.resource_type));
+                if let Some(u) = &e.user {
+                    item.insert("u".into(), s(u));
+                }
+                if let Some(r) = &e.trace_rating {
+                    item.insert("r".into(), s(r));
+                }
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(write_err)?;
+                writes.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut attempt = 0;
+            while !writes.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, writes)
+                    .send()
+                    .await
+                    .map_err(write_err)?;
+                writes = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+                if !writes.is_empty() {
+                    attempt += 1;
+                    if attempt >= ATTEMPTS {
+                        return Err(StoreError::Write("digest writes stayed unprocessed".into()));
+                    }
+                    backoff(attempt).await;
+                }
             }
         }
-        let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(pair_key(&m.key)))
-            .update_expression(format!("SET {set} REMOVE #owner, lease_until_ms"))
-            .condition_expression("#state = :claimed AND #owner = :owner")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#owner", "owner")
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(write_err(e)),
-        }
+        Ok(())
     }
 
     /// Decides the pairs of one window.
@@ -203,7 +211,6 @@ impl DynamoDbStore {
         &self,
         id: &WindowId,
         group: &[&WindowMatch],
-        owner: &str,
         now_ms: i64,
         ttl_secs: i64,
     ) -> Result<Vec<Admission>, StoreError> {
@@ -249,21 +256,13 @@ impl DynamoDbStore {
         if is_past(id.window, clock.now_ms()) {
             return Ok(out);
         }
-        let writes: Vec<_> = candidates
-            .iter()
-            .map(|&i| self.digest_one(id, group[i], i, owner, now_ms, ttl_secs))
-            .collect();
-        let done: Vec<Result<bool, StoreError>> = stream::iter(writes)
-            .buffered(CONCURRENT_WRITES)
-            .collect()
-            .await;
-        for (i, result) in candidates.into_iter().zip(done) {
-            match result {
-                Ok(true) => out[i] = Admission::Digested,
-                Ok(false) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "a digest write failed; its item will be retried");
-                }
+        let pairs: Vec<(usize, &WindowMatch)> = candidates.iter().map(|&i| (i, group[i])).collect();
+        match self.digest(id, &pairs, now_ms, ttl_secs).await {
+            Ok(()) => candidates
+                .iter()
+                .for_each(|&i| out[i] = Admission::Digested),
+            Err(e) => {
+                tracing::warn!(error = %e, pairs = pairs.len(), "digest writes failed; their items will be retried")
             }
         }
         Ok(out)
@@ -320,7 +319,7 @@ impl DigestLog for DynamoDbStore {
     async fn admit(
         &self,
         matches: &[WindowMatch],
-        owner: &str,
+        _owner: &str,
         now_ms: i64,
         ttl_secs: i64,
     ) -> Result<Vec<Admission>, StoreError> {
@@ -331,9 +330,7 @@ impl DigestLog for DynamoDbStore {
         let mut out = vec![Admission::Retry; matches.len()];
         for (id, indexes) in groups {
             let group: Vec<&WindowMatch> = indexes.iter().map(|&i| &matches[i]).collect();
-            let decided = self
-                .admit_window(&id, &group, owner, now_ms, ttl_secs)
-                .await?;
+            let decided = self.admit_window(&id, &group, now_ms, ttl_secs).await?;
             for (i, a) in indexes.into_iter().zip(decided) {
                 out[i] = a;
             }

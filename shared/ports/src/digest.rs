@@ -79,7 +79,7 @@ impl ClosedWindow {
 
 /// Counts digests exactly once. `admit` is idempotent per pair: asking again for a pair of the
 /// same window gives the same answer, and a pair is digested (counted and marked done in the
-/// dedup log) in one atomic step, only while `owner` holds its claim. A window takes matches
+/// dedup log) in one atomic step, for `owner`, who claimed it; a pair digested twice counts once. A window takes matches
 /// until it is past, and is read only after.
 #[async_trait]
 pub trait DigestLog: Send + Sync {
