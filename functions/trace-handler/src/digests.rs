@@ -1,6 +1,7 @@
-//! Publishing digests: every window that ended [`ports::CLOSE_AFTER_MS`] ago is closed, and its digest published once, as any pair: claimed in
-//! the dedup log under the window's digest id, published, marked published, then the window is
-//! forgotten. A digest whose publish failed stays closed and is tried again at the next run.
+//! Publishing digests: every window that ended [`ports::CLOSE_AFTER_MS`] ago is closed, and its
+//! digest published once, as any pair: claimed in the dedup log under the window's digest id,
+//! published, marked published, then the window is forgotten. A digest whose publish failed
+//! stays closed and is tried again at the next run.
 
 use ports::{now_ms, Claim, ClosedWindow, Ledger, NotificationStore, Publisher};
 use rules::digest::render_digest;

@@ -15,7 +15,7 @@ use ports::{Claim, DedupKey, DedupLog, StoreError};
 use crate::dynamodb_store::{backoff, read_err, s, write_err};
 use crate::DynamoDbStore;
 
-const WRITE_BATCH: usize = 25;
+pub(crate) const WRITE_BATCH: usize = 25;
 const ATTEMPTS: u32 = 8;
 /// Claims and releases in flight at once: one conditional write per pair.
 const CONCURRENT_WRITES: usize = 16;
@@ -41,6 +41,36 @@ fn distinct(keys: &[DedupKey]) -> Vec<&DedupKey> {
 }
 
 impl DynamoDbStore {
+    /// Writes every request (at most 25), again and again while some stay unprocessed.
+    pub(crate) async fn batch_write(
+        &self,
+        mut writes: Vec<WriteRequest>,
+    ) -> Result<(), StoreError> {
+        let mut attempt = 0;
+        while !writes.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, writes)
+                .send()
+                .await
+                .map_err(write_err)?;
+            writes = out
+                .unprocessed_items()
+                .and_then(|u| u.get(&self.table))
+                .cloned()
+                .unwrap_or_default();
+            if !writes.is_empty() {
+                attempt += 1;
+                if attempt >= ATTEMPTS {
+                    return Err(StoreError::Write("batch writes stayed unprocessed".into()));
+                }
+                backoff(attempt).await;
+            }
+        }
+        Ok(())
+    }
+
     async fn claim_one(
         &self,
         k: &DedupKey,
@@ -196,28 +226,7 @@ impl DedupLog for DynamoDbStore {
                     .map_err(write_err)?;
                 writes.push(WriteRequest::builder().put_request(put).build());
             }
-            let mut attempt = 0;
-            while !writes.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, writes)
-                    .send()
-                    .await
-                    .map_err(write_err)?;
-                writes = out
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
-                if !writes.is_empty() {
-                    attempt += 1;
-                    if attempt >= ATTEMPTS {
-                        return Err(StoreError::Write("dedup writes stayed unprocessed".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
+            self.batch_write(writes).await?;
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ use ports::{
 };
 use rules::digest::{DigestCounts, DigestEntry, Window};
 
-use crate::dedup::{key as pair_key, n};
+use crate::dedup::{key as pair_key, n, WRITE_BATCH};
 use crate::dynamodb_store::{backoff, read_err, s, write_err};
 use crate::DynamoDbStore;
 
@@ -29,8 +29,6 @@ use crate::DynamoDbStore;
 pub const DIGEST_MEMBERS_INDEX: &str = "digest-members";
 const WINDOWS_PK: &str = "DIGEST_WINDOWS";
 const ATTEMPTS: u32 = 8;
-/// Items of one `BatchWriteItem`.
-const WRITE_BATCH: usize = 25;
 /// A window's item is kept this long after the window ends, in case no run forgets it.
 const KEEP_AFTER_END_SECS: i64 = 7 * 86_400;
 
@@ -180,28 +178,7 @@ impl DynamoDbStore {
                     .map_err(write_err)?;
                 writes.push(WriteRequest::builder().put_request(put).build());
             }
-            let mut attempt = 0;
-            while !writes.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, writes)
-                    .send()
-                    .await
-                    .map_err(write_err)?;
-                writes = out
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default();
-                if !writes.is_empty() {
-                    attempt += 1;
-                    if attempt >= ATTEMPTS {
-                        return Err(StoreError::Write("digest writes stayed unprocessed".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
+            self.batch_write(writes).await?;
         }
         Ok(())
     }
