@@ -13,6 +13,9 @@ update_body = dict(create_body, notification_id=ID, status="disabled")
 # The same operations to a function: the test function cts-recorder of the local AWS mode.
 function_body = dict(create_body, notification_name="prod_key_ops_remediate",
                      topic_id="arn:aws:lambda:eu-west-1:123456789012:function:cts-recorder")
+# The same operations with a digest of every match (max_messages 0) per minute.
+digest_body = dict(create_body, notification_name="prod_key_ops_digest",
+                   digest={"window_seconds": 60, "max_messages": 0})
 
 
 def event(method, path, route, query="", body=None, params=None):
@@ -48,6 +51,7 @@ def event(method, path, route, query="", body=None, params=None):
 events = {
     "create": event("POST", "/v3/%s/notifications" % P, "/v3/{project_id}/notifications", body=create_body),
     "create-function": event("POST", "/v3/%s/notifications" % P, "/v3/{project_id}/notifications", body=function_body),
+    "create-digest": event("POST", "/v3/%s/notifications" % P, "/v3/{project_id}/notifications", body=digest_body),
     "list": event("GET", "/v3/%s/notifications/smn" % P, "/v3/{project_id}/notifications/{notification_type}",
                   query="notification_name=prod_key_ops", params={"notification_type": "smn"}),
     "modify": event("PUT", "/v3/%s/notifications" % P, "/v3/{project_id}/notifications", body=update_body),

@@ -7,7 +7,8 @@
 # queue gets the two matches, each once over a redelivery of the batch. A rule naming the test
 # function cts-recorder has the trace handler invoke it through Lambda's Invoke API (served by
 # `cargo lambda watch`): it receives each matched trace once, as {"cts": <trace>}. The schedule's
-# input runs the digest publisher. Each rule created is a trace in the intake queue.
+# input publishes, once its window has closed, the digest of a rule that counts every match. Each
+# rule created is a trace in the intake queue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 invoke() { PATH="$PWD/.venv/bin:$PATH" cargo-lambda lambda invoke "$1" --data-file "$2" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT"; }
@@ -19,6 +20,7 @@ key=$(target/debug/access-keys create 24edf66e79d04187acb99a463e610764 2>/dev/nu
 .venv/bin/python scripts/sign_api_event.py events/api/create.json "$key" >"$work/create.json"
 .venv/bin/python scripts/sign_api_event.py events/api/list.json "$key" >"$work/list.json"
 .venv/bin/python scripts/sign_api_event.py events/api/create-function.json "$key" >"$work/create-function.json"
+.venv/bin/python scripts/sign_api_event.py events/api/create-digest.json "$key" >"$work/create-digest.json"
 unsigned=$(invoke rules-api events/api/create.json | status_of)
 echo "rules-api, unsigned create: $unsigned"
 [ "$unsigned" = 401 ]
@@ -28,6 +30,9 @@ echo "rules-api, signed create: $created" | cut -c1-160
 function_rule=$(invoke rules-api "$work/create-function.json")
 echo "rules-api, signed create of a function rule: $function_rule" | cut -c1-160
 [ "$(echo "$function_rule" | status_of)" = 201 ]
+digest_rule=$(invoke rules-api "$work/create-digest.json")
+echo "rules-api, signed create of a rule with a digest: $digest_rule" | cut -c1-160
+[ "$(echo "$digest_rule" | status_of)" = 201 ]
 listed=$(invoke rules-api "$work/list.json" | status_of)
 echo "rules-api, signed list: $listed"
 [ "$listed" = 200 ]
@@ -44,7 +49,7 @@ for _ in range(3):
         traces.append(json.loads(m["Body"]))
         sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
 print("trace intake got:", [(t["trace_name"], t["resource_name"], t["user"]["name"]) for t in traces])
-assert sorted(t["trace_name"] for t in traces) == ["createNotification"] * 2, traces
+assert sorted(t["trace_name"] for t in traces) == ["createNotification"] * 3, traces
 assert all(t["user"]["name"] == os.environ["AK"] and t["service_type"] == "CTS" for t in traces), traces
 PY
 target/debug/access-keys revoke "$ak"
@@ -104,10 +109,28 @@ want = ["[normal] ECS ecs deleteServer by ops-alice", "[warning] ECS ecs rebootS
 print("subscriber got:", subjects)
 assert sorted(subjects) == want, subjects
 PY
-# What the template's schedule sends each minute: the digests of closed windows (none here; the
-# digest itself is published to moto by trace-handler's tests/moto.rs).
+# The digest rule counted both matches of the batch into its one-minute window: once the window
+# has closed (30 s after its end), what the template's schedule sends each minute publishes its
+# digest, which the subscriber gets.
+.venv/bin/python -c 'import time; now = time.time(); time.sleep((now // 60 + 1) * 60 + 31 - now)'
 echo '{"publish_digests": true}' >"$work/schedule.json"
 scheduled=$(invoke trace-handler "$work/schedule.json")
 echo "trace-handler, scheduled digest run: $scheduled"
-echo "$scheduled" | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin); assert r["windows"]==0 and r["failed"]==0, r'
-echo "11 passed, 0 failed"
+echo "$scheduled" | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin); assert (r["windows"], r["published"], r["failed"]) == (1, 1, 0), r'
+again=$(invoke trace-handler "$work/schedule.json")
+echo "$again" | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin); assert r["windows"] == 0, r'
+.venv/bin/python - <<'PY'
+import boto3, json, os
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+url = sqs.get_queue_url(QueueName="key-events-subscriber")["QueueUrl"]
+got = []
+for _ in range(5):
+    got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+notifications = [json.loads(m["Body"]) for m in got]
+print("subscriber got:", [n["Subject"] for n in notifications])
+assert [n["Subject"] for n in notifications] == ["[digest] prod_key_ops_digest: 2 more matches in 1 min"], notifications
+digest = json.loads(notifications[0]["Message"])["digest"]
+assert digest["matches"] == 2 and sorted(digest["by_user"]) == ["dev-bob", "ops-alice"], digest
+PY
+echo "12 passed, 0 failed"

@@ -6,6 +6,7 @@
 
 /// Every sample: its path under `events/` and its text.
 pub const FILES: &[(&str, &str)] = &[
+    ("api/create-digest.json", include_str!("../api/create-digest.json")),
     (
         "api/create-function.json",
         include_str!("../api/create-function.json"),
