@@ -49,17 +49,20 @@ async fn the_activity_endpoint_reports_what_the_handler_did_for_each_rule() {
     assert_eq!(fresh["hours"], json!([]), "{fresh}");
     assert_eq!(fresh["last_match"], Value::Null);
 
-    let traces: Vec<Value> = (0..20)
+    let traces: Vec<Value> = (0..1000)
         .map(|i| {
             json!({"trace_id": format!("t-{i}"), "trace_name": "deleteServer", "service_type": "ECS",
                    "resource_type": "ecs", "project_id": P, "user": {"name": "ops-alice"}})
         })
         .collect();
+    // The flood, in batches of 100, twice.
     for _ in 0..2 {
-        let (status, summary) = local
-            .call("POST", "/traces", json!({ "traces": traces }).to_string())
-            .await;
-        assert_eq!(status, 200, "{summary}");
+        for batch in traces.chunks(100) {
+            let (status, summary) = local
+                .call("POST", "/traces", json!({ "traces": batch }).to_string())
+                .await;
+            assert_eq!(status, 200, "{summary}");
+        }
     }
     let (status, activity) = local
         .call(
@@ -71,7 +74,7 @@ async fn the_activity_endpoint_reports_what_the_handler_did_for_each_rule() {
     assert_eq!(status, 200, "{activity}");
     assert_eq!(
         totals(&activity),
-        (20, 3, 17, 0),
+        (1000, 3, 997, 0),
         "a resend counts no match again"
     );
     assert!(activity["last_match"].as_i64().unwrap() >= activity["since"].as_i64().unwrap());
@@ -83,7 +86,7 @@ async fn the_activity_endpoint_reports_what_the_handler_did_for_each_rule() {
             String::new(),
         )
         .await;
-    assert_eq!(totals(&other), (20, 20, 0, 0));
+    assert_eq!(totals(&other), (1000, 1000, 0, 0));
 
     let (status, missing) = local
         .call(
