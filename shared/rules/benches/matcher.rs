@@ -1,8 +1,9 @@
 //! Matcher benchmark on the workload of `bench/gen_workload.py`: for every `rules_<set>.json`,
 //! loads the rules through the create-body parser, then times bytes → scanned trace (UTF-8
 //! checked on the way) → fired rules over all of `events.jsonl` on one core. Prints
-//! `bench <set> traces_per_sec=<N>` (median of the runs) and writes `<set>.out`, one line per
-//! event: `<index>\t<fired names, byte-sorted, comma-joined>`.
+//! `bench read_limit traces_per_sec=<N>` (the first stage alone over the same bytes: the least
+//! a trace can cost), then `bench <set> traces_per_sec=<N>` (median of the runs) and writes
+//! `<set>.out`, one line per event: `<index>\t<fired names, byte-sorted, comma-joined>`.
 //!
 //! Usage: `cargo bench -p rules --bench matcher -- <workload dir> <out dir> [runs]`
 
@@ -42,6 +43,8 @@ fn main() {
         bytes as f64 / lines.len() as f64
     );
 
+    read_limit(&lines, runs);
+
     let mut sets: Vec<PathBuf> = fs::read_dir(&workload)
         .expect("read the workload directory")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -62,6 +65,26 @@ fn main() {
             .to_owned();
         bench_set(&set, &path, &lines, runs, &out_dir);
     }
+}
+
+/// The least work a trace can cost: its bytes classified once by the first stage (`blockmask`:
+/// UTF-8 checked, quotes, backslashes and control bytes found), in the same loop over the same
+/// data as the sets. Every set's rate reads as a fraction of this one.
+fn read_limit(lines: &[&[u8]], runs: usize) {
+    let longest = lines.iter().map(|l| l.len()).max().unwrap_or(0);
+    let mut masks = vec![blockmask::Masks::default(); blockmask::blocks_in(longest)];
+    let mut rates = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        let start = Instant::now();
+        let mut valid = 0usize;
+        for line in lines {
+            valid += usize::from(blockmask::classify_text(black_box(line), &mut masks).is_ok());
+        }
+        black_box(valid);
+        rates.push(lines.len() as f64 / start.elapsed().as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    println!("bench read_limit traces_per_sec={:.0}", rates[rates.len() / 2]);
 }
 
 fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Path) {
