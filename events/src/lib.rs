@@ -6,7 +6,10 @@
 
 /// Every sample: its path under `events/` and its text.
 pub const FILES: &[(&str, &str)] = &[
-    ("api/create-digest.json", include_str!("../api/create-digest.json")),
+    (
+        "api/create-digest.json",
+        include_str!("../api/create-digest.json"),
+    ),
     (
         "api/create-function.json",
         include_str!("../api/create-function.json"),

@@ -9,7 +9,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::is_rule_change;
 use serde_json::{json, Value};
+
+mod common;
 
 const P: &str = "24edf66e79d04187acb99a463e610764";
 
@@ -72,11 +75,6 @@ fn trace(i: usize) -> String {
     json!({"trace_id": trace_id(i), "trace_name": "deleteServer", "service_type": "ECS",
            "resource_type": "ecs", "project_id": P, "user": {"name": "ops-alice"}})
     .to_string()
-}
-
-/// A trace the API made of a rule change (which the `complete` rules here match too).
-fn is_rule_change(trace: &Value) -> bool {
-    trace["service_type"] == "CTS" && trace["resource_type"] == "notification"
 }
 
 /// How often each (trace, rule) pair is in the topic; torn lines are counted apart.

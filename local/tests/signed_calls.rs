@@ -10,6 +10,8 @@ use local_server::{app, Config};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod common;
+
 const P: &str = "24edf66e79d04187acb99a463e610764";
 const OTHER: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 const AK: &str = "HPUAOWNKEY0000000001";
@@ -137,8 +139,7 @@ impl Local {
             .lines()
             .filter(|l| {
                 let line: Value = serde_json::from_str(l).unwrap();
-                let m: Value = serde_json::from_str(line["message"].as_str().unwrap()).unwrap();
-                m["trace"]["service_type"] != "CTS"
+                !common::is_rule_change(&common::message_trace(&line))
             })
             .count()
     }

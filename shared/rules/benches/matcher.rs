@@ -84,7 +84,10 @@ fn read_limit(lines: &[&[u8]], runs: usize) {
         rates.push(lines.len() as f64 / start.elapsed().as_secs_f64());
     }
     rates.sort_by(f64::total_cmp);
-    println!("bench read_limit traces_per_sec={:.0}", rates[rates.len() / 2]);
+    println!(
+        "bench read_limit traces_per_sec={:.0}",
+        rates[rates.len() / 2]
+    );
 }
 
 fn bench_set(set: &str, path: &Path, lines: &[&[u8]], runs: usize, out_dir: &Path) {
