@@ -62,12 +62,6 @@ struct TraceResult {
     digested: bool,
 }
 
-impl TraceResult {
-    fn fires(&self) -> bool {
-        self.explanation.as_ref().is_some_and(|e| e.fires)
-    }
-}
-
 impl From<Message> for Published {
     fn from(m: Message) -> Published {
         Published {
@@ -144,6 +138,7 @@ pub(crate) async fn dry_run(
     };
     let mut results: Vec<TraceResult> = Vec::new();
     let mut digest = DigestCounts::default();
+    let mut fired = 0usize;
     for input in inputs {
         for item in split(input.get()).1 {
             let n = results.len();
@@ -159,11 +154,11 @@ pub(crate) async fn dry_run(
                 Ok(trace) => {
                     let view = trace.view();
                     let explanation = explain(&rule, &view, trace.project_id());
-                    let fired_before = results.iter().filter(|r| r.fires()).count();
                     let digested = explanation.fires
                         && rule
                             .digest
-                            .is_some_and(|d| fired_before >= d.max_messages as usize);
+                            .is_some_and(|d| fired >= d.max_messages as usize);
+                    fired += usize::from(explanation.fires);
                     if digested {
                         digest.add(&DigestEntry::of(&view));
                     }

@@ -51,24 +51,7 @@ fn gateway_request_id(ctx: &RequestContext) -> Option<String> {
 
 /// The JWT's `sub`, or a Lambda authorizer's `principalId`.
 fn caller_subject(ctx: &RequestContext) -> Option<String> {
-    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
-    match ctx {
-        RequestContext::ApiGatewayV2(c) => {
-            let authorizer = c.authorizer.as_ref()?;
-            authorizer
-                .jwt
-                .as_ref()
-                .and_then(|j| j.claims.get("sub").cloned())
-                .or_else(|| authorizer.fields.get("principalId").and_then(text))
-        }
-        RequestContext::ApiGatewayV1(c) => c
-            .authorizer
-            .fields
-            .get("principalId")
-            .and_then(text)
-            .or_else(|| c.authorizer.jwt.as_ref()?.claims.get("sub").cloned()),
-        _ => None,
-    }
+    authorizer_value(ctx, "sub", "principalId")
 }
 
 fn source_ip(ctx: &RequestContext) -> Option<String> {
@@ -80,6 +63,12 @@ fn source_ip(ctx: &RequestContext) -> Option<String> {
 }
 
 fn caller_project(ctx: &RequestContext, claim: &str) -> Option<String> {
+    authorizer_value(ctx, claim, claim)
+}
+
+/// The JWT's `claim` or the Lambda authorizer's context `field`, whichever the API's kind
+/// carries first.
+fn authorizer_value(ctx: &RequestContext, claim: &str, field: &str) -> Option<String> {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     match ctx {
         RequestContext::ApiGatewayV2(c) => {
@@ -88,12 +77,12 @@ fn caller_project(ctx: &RequestContext, claim: &str) -> Option<String> {
                 .jwt
                 .as_ref()
                 .and_then(|j| j.claims.get(claim).cloned())
-                .or_else(|| authorizer.fields.get(claim).and_then(text))
+                .or_else(|| authorizer.fields.get(field).and_then(text))
         }
         RequestContext::ApiGatewayV1(c) => c
             .authorizer
             .fields
-            .get(claim)
+            .get(field)
             .and_then(text)
             .or_else(|| c.authorizer.jwt.as_ref()?.claims.get(claim).cloned()),
         _ => None,

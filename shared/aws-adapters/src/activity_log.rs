@@ -63,44 +63,40 @@ impl ActivityLog for DynamoDbStore {
         notification_id: &str,
         since_ms: i64,
     ) -> Result<Activity, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :since")
+            .expression_attribute_values(":pk", pk(project_id, notification_id))
+            .expression_attribute_values(":since", hour_sk(since_ms))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
         let mut activity = Activity::default();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk >= :since")
-                .expression_attribute_values(":pk", pk(project_id, notification_id))
-                .expression_attribute_values(":since", hour_sk(since_ms))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(read_err)?;
-            for item in out.items() {
-                let Some(hour) = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|sk| sk.parse().ok())
-                else {
-                    continue;
-                };
-                let count = |name| number(item, name).unwrap_or(0).max(0) as u64;
-                activity.last_match = activity.last_match.max(number(item, "last"));
-                activity.hours.push(Hour {
-                    hour,
-                    counts: HourCounts {
-                        matches: count("m"),
-                        published: count("p"),
-                        digested: count("d"),
-                        failures: count("f"),
-                    },
-                });
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(activity);
-            }
+        for item in items {
+            let item = item.map_err(read_err)?;
+            let Some(hour) = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.parse().ok())
+            else {
+                continue;
+            };
+            let count = |name| number(&item, name).unwrap_or(0).max(0) as u64;
+            activity.last_match = activity.last_match.max(number(&item, "last"));
+            activity.hours.push(Hour {
+                hour,
+                counts: HourCounts {
+                    matches: count("m"),
+                    published: count("p"),
+                    digested: count("d"),
+                    failures: count("f"),
+                },
+            });
         }
+        Ok(activity)
     }
 }

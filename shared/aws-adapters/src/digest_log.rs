@@ -247,36 +247,32 @@ impl DynamoDbStore {
 
     /// Every counted match of a window, in the order counted.
     async fn members(&self, id: &WindowId) -> Result<DigestCounts, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DIGEST_MEMBERS_INDEX)
+            .key_condition_expression("dw = :dw")
+            .expression_attribute_values(":dw", s(id.sort_key()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
         let mut counts = DigestCounts::default();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(DIGEST_MEMBERS_INDEX)
-                .key_condition_expression("dw = :dw")
-                .expression_attribute_values(":dw", s(id.sort_key()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(read_err)?;
-            for item in out.items() {
-                let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-                let pk = text("pk").unwrap_or_default();
-                counts.add(&DigestEntry {
-                    trace_id: pk.strip_prefix("D#").unwrap_or(&pk).to_owned(),
-                    trace_name: text("tn").unwrap_or_default(),
-                    user: text("u"),
-                    resource_type: text("rt").unwrap_or_default(),
-                    trace_rating: text("r"),
-                });
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(counts);
-            }
+        for item in items {
+            let item = item.map_err(read_err)?;
+            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let pk = text("pk").unwrap_or_default();
+            counts.add(&DigestEntry {
+                trace_id: pk.strip_prefix("D#").unwrap_or(&pk).to_owned(),
+                trace_name: text("tn").unwrap_or_default(),
+                user: text("u"),
+                resource_type: text("rt").unwrap_or_default(),
+                trace_rating: text("r"),
+            });
         }
+        Ok(counts)
     }
 
     async fn delete_window(&self, id: &WindowId) -> Result<(), StoreError> {
@@ -317,47 +313,43 @@ impl DigestLog for DynamoDbStore {
 
     async fn close_windows(&self, now_ms: i64) -> Result<Vec<ClosedWindow>, StoreError> {
         let ended_by_ms = now_ms - CLOSE_AFTER_MS;
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk < :upper")
+            .expression_attribute_values(":pk", s(WINDOWS_PK))
+            .expression_attribute_values(":upper", s(format!("{:020}", ended_by_ms + 1)))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
         let mut closed = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND sk < :upper")
-                .expression_attribute_values(":pk", s(WINDOWS_PK))
-                .expression_attribute_values(":upper", s(format!("{:020}", ended_by_ms + 1)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(read_err)?;
-            for item in out.items() {
-                let Some(id) = item
-                    .get("sk")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|sk| WindowId::parse(sk))
-                else {
-                    continue;
-                };
-                let counts = self.members(&id).await?;
-                if counts.matches == 0 {
-                    // Only published alone: no digest.
-                    self.delete_window(&id).await?;
-                    continue;
-                }
-                closed.push(ClosedWindow {
-                    project_id: id.project_id,
-                    notification_id: id.notification_id,
-                    window: id.window,
-                    counts,
-                });
+        for item in items {
+            let item = item.map_err(read_err)?;
+            let Some(id) = item
+                .get("sk")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| WindowId::parse(sk))
+            else {
+                continue;
+            };
+            let counts = self.members(&id).await?;
+            if counts.matches == 0 {
+                // Only published alone: no digest.
+                self.delete_window(&id).await?;
+                continue;
             }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(closed);
-            }
+            closed.push(ClosedWindow {
+                project_id: id.project_id,
+                notification_id: id.notification_id,
+                window: id.window,
+                counts,
+            });
         }
+        Ok(closed)
     }
 
     async fn forget_window(&self, window: &ClosedWindow) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 //! handler records it once per rule per input; the API reads it back.
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 
@@ -12,7 +12,7 @@ pub const ACTIVITY_DAYS: i64 = 14;
 pub const HOUR_MS: i64 = 3_600_000;
 
 /// One hour's counts of one rule.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HourCounts {
     pub matches: u64,
     pub published: u64,

@@ -12,22 +12,9 @@ use super::{read_err, write_err, RedbStore, ACTIVITY};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Stored {
-    matches: u64,
-    published: u64,
-    digested: u64,
-    failures: u64,
+    #[serde(flatten)]
+    counts: HourCounts,
     last_match: Option<i64>,
-}
-
-impl Stored {
-    fn counts(&self) -> HourCounts {
-        HourCounts {
-            matches: self.matches,
-            published: self.published,
-            digested: self.digested,
-            failures: self.failures,
-        }
-    }
 }
 
 #[async_trait]
@@ -44,10 +31,7 @@ impl ActivityLog for RedbStore {
                         Some(v) => serde_json::from_str(v.value()).map_err(write_err)?,
                         None => Stored::default(),
                     };
-                    stored.matches += d.counts.matches;
-                    stored.published += d.counts.published;
-                    stored.digested += d.counts.digested;
-                    stored.failures += d.counts.failures;
+                    stored.counts.add(&d.counts);
                     stored.last_match = stored.last_match.max(d.matched_at_ms);
                     let value = serde_json::to_string(&stored).map_err(write_err)?;
                     hours
@@ -92,7 +76,7 @@ impl ActivityLog for RedbStore {
                 activity.last_match = activity.last_match.max(stored.last_match);
                 activity.hours.push(Hour {
                     hour,
-                    counts: stored.counts(),
+                    counts: stored.counts,
                 });
             }
             Ok(activity)
