@@ -1,0 +1,298 @@
+//! A trace file's decompressed bytes split into records as they arrive, holding no more than the
+//! record being read. The layouts: CloudTrail's `{"Records": [...]}`, CTS's `{"traces": [...]}`,
+//! a JSON array of records, and one record per line (any JSON values one after another).
+//!
+//! Only the structure is read here (strings, brackets, commas); each record is parsed by whoever
+//! takes it, so that a malformed record spoils itself alone.
+
+use std::io;
+use std::ops::Range;
+
+use crate::FileError;
+
+/// How the records sit in the file, known from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `{"Records": [...]}` or `{"traces": [...]}`: the array must be the object's first key
+    /// (as CloudTrail writes it); other keys after it are skipped.
+    Container,
+    /// `[...]`: each element a record.
+    Array,
+    /// Values one after another, usually one per line.
+    Lines,
+}
+
+/// Keys whose array holds the records when an object opens the file.
+const CONTAINER_KEYS: [&[u8]; 2] = [b"Records", b"traces"];
+
+/// How far into the file the first key is looked for before the file is read as lines.
+const DETECT_WITHIN: usize = 4096;
+
+/// Bytes are taken in as the decompressor writes them ([`io::Write`]); records are handed out
+/// as ranges of the buffer by [`Splitter::next_record`].
+#[derive(Debug)]
+pub(crate) struct Splitter {
+    buf: Vec<u8>,
+    /// Where scanning resumes.
+    pos: usize,
+    layout: Option<Layout>,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    /// The record being read: its first byte, and whether it is a bare scalar (which ends at
+    /// the next delimiter rather than at a bracket).
+    record: Option<(usize, bool)>,
+    /// Records are still to come at their depth (false once a container's array has closed).
+    open: bool,
+    written: u64,
+    max_written: u64,
+    max_record: usize,
+    eof: bool,
+}
+
+impl Splitter {
+    pub(crate) fn new(max_written: u64, max_record: usize) -> Self {
+        Splitter {
+            buf: Vec::with_capacity(64 * 1024),
+            pos: 0,
+            layout: None,
+            depth: 0,
+            in_string: false,
+            escaped: false,
+            record: None,
+            open: true,
+            written: 0,
+            max_written,
+            max_record,
+            eof: false,
+        }
+    }
+
+    pub(crate) fn layout(&self) -> Option<Layout> {
+        self.layout
+    }
+
+    pub(crate) fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Bytes held: the record being read and what is not scanned yet.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len() - self.record.map_or(self.pos, |(start, _)| start)
+    }
+
+    pub(crate) fn bytes(&self, range: Range<usize>) -> &[u8] {
+        &self.buf[range]
+    }
+
+    /// No more bytes will come: the next calls find the last records, then whether the file
+    /// ended where it may.
+    pub(crate) fn end(&mut self) {
+        self.eof = true;
+    }
+
+    /// The next whole record, `None` when more bytes are needed (or, after [`Splitter::end`],
+    /// when the file is done).
+    pub(crate) fn next_record(&mut self) -> Result<Option<Range<usize>>, FileError> {
+        if self.layout.is_none() && !self.detect()? {
+            return Ok(None);
+        }
+        let record_depth = match self.layout {
+            Some(Layout::Container) => 2,
+            Some(Layout::Array) => 1,
+            _ => 0,
+        };
+        let found = self.scan(record_depth)?;
+        if let Some((start, _)) = self.record {
+            if self.pos - start > self.max_record {
+                return Err(FileError::RecordTooLarge(self.max_record));
+            }
+        }
+        if found.is_none() && self.eof {
+            self.check_end()?;
+        }
+        Ok(found)
+    }
+
+    /// Scans from `pos` to the end of the next record at `record_depth`.
+    fn scan(&mut self, record_depth: u32) -> Result<Option<Range<usize>>, FileError> {
+        let len = self.buf.len();
+        while self.pos < len {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    self.pos += 1;
+                    continue;
+                }
+                match memchr::memchr2(b'"', b'\\', &self.buf[self.pos..]) {
+                    None => self.pos = len,
+                    Some(i) if self.buf[self.pos + i] == b'\\' => {
+                        self.escaped = true;
+                        self.pos += i + 1;
+                    }
+                    Some(i) => {
+                        self.in_string = false;
+                        self.pos += i + 1;
+                        if self.depth == record_depth {
+                            if let Some(range) = self.take_record(self.pos) {
+                                return Ok(Some(range));
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            let byte = self.buf[self.pos];
+            if let Some((_, true)) = self.record {
+                // A bare scalar ends before its delimiter, which is then read as structure.
+                if is_delimiter(byte) {
+                    return Ok(self.take_record(self.pos));
+                }
+                self.pos += 1;
+                continue;
+            }
+            let at_record = self.depth == record_depth && self.open;
+            match byte {
+                b'"' => {
+                    if at_record {
+                        self.record = Some((self.pos, false));
+                    }
+                    self.in_string = true;
+                }
+                b'{' | b'[' => {
+                    if at_record {
+                        self.record = Some((self.pos, false));
+                    }
+                    self.depth += 1;
+                }
+                b'}' | b']' => {
+                    if self.depth == 0 {
+                        return Err(FileError::NotJson("a bracket closes that never opened"));
+                    }
+                    self.depth -= 1;
+                    if self.depth < record_depth {
+                        // The records' array (or the file's object) has closed.
+                        self.open = false;
+                    } else if self.depth == record_depth && self.record.is_some() {
+                        self.pos += 1;
+                        let range = self.take_record(self.pos);
+                        return Ok(range);
+                    }
+                }
+                b' ' | b'\t' | b'\n' | b'\r' | b',' | b':' => {}
+                _ if at_record => self.record = Some((self.pos, true)),
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        if self.eof {
+            if let Some((_, true)) = self.record {
+                return Ok(self.take_record(len));
+            }
+        }
+        Ok(None)
+    }
+
+    fn take_record(&mut self, end: usize) -> Option<Range<usize>> {
+        let (start, _) = self.record.take()?;
+        Some(start..end)
+    }
+
+    fn check_end(&self) -> Result<(), FileError> {
+        let whole = !self.in_string && self.depth == 0 && self.record.is_none();
+        let closed = self.layout == Some(Layout::Lines) || self.layout.is_none() || !self.open;
+        if whole && closed {
+            Ok(())
+        } else {
+            Err(FileError::Truncated)
+        }
+    }
+
+    /// Tells the layout from the first bytes: false while too few have come to tell.
+    fn detect(&mut self) -> Result<bool, FileError> {
+        let bytes = self.buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.buf);
+        let skipped = self.buf.len() - bytes.len();
+        let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+            if self.eof {
+                self.layout = Some(Layout::Lines);
+                return Ok(true);
+            }
+            return Ok(false);
+        };
+        let (layout, depth, pos) = match bytes[first] {
+            b'[' => (Layout::Array, 1, first + 1),
+            b'{' => match container_array(&bytes[first + 1..]) {
+                Some(Some(after)) => (Layout::Container, 2, first + 1 + after),
+                Some(None) => (Layout::Lines, 0, first),
+                None if self.eof || bytes.len() > DETECT_WITHIN => (Layout::Lines, 0, first),
+                None => return Ok(false),
+            },
+            _ => return Err(FileError::NotJson("a trace file starts with { or [")),
+        };
+        self.layout = Some(layout);
+        self.depth = depth;
+        self.pos = skipped + pos;
+        Ok(true)
+    }
+
+    /// Drops what was handed out or skipped, keeping the record being read.
+    fn compact(&mut self) {
+        if self.layout.is_none() {
+            return;
+        }
+        let keep = self.record.map_or(self.pos, |(start, _)| start);
+        if keep == 0 || keep < self.buf.len() / 2 && keep < 64 * 1024 {
+            return;
+        }
+        self.buf.drain(..keep);
+        self.pos -= keep;
+        if let Some((start, scalar)) = self.record {
+            self.record = Some((start - keep, scalar));
+        }
+    }
+}
+
+/// After an object's `{`: `Some(Some(n))` when its first key is a container key whose value is
+/// an array (`n` bytes on is the array's first element), `Some(None)` when it is anything else,
+/// `None` when the bytes end before it is known.
+fn container_array(bytes: &[u8]) -> Option<Option<usize>> {
+    let mut i = skip_whitespace(bytes, 0)?;
+    if bytes[i] != b'"' {
+        return Some(None);
+    }
+    let key_end = i + 1 + memchr::memchr(b'"', &bytes[i + 1..])?;
+    let key = &bytes[i + 1..key_end];
+    if !CONTAINER_KEYS.contains(&key) {
+        return Some(None);
+    }
+    i = skip_whitespace(bytes, key_end + 1)?;
+    if bytes[i] != b':' {
+        return Some(None);
+    }
+    i = skip_whitespace(bytes, i + 1)?;
+    Some((bytes[i] == b'[').then_some(i + 1))
+}
+
+fn skip_whitespace(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len()).find(|&i| !bytes[i].is_ascii_whitespace())
+}
+
+fn is_delimiter(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | b',' | b']' | b'}')
+}
+
+impl io::Write for Splitter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.written += bytes.len() as u64;
+        if self.written > self.max_written {
+            return Err(io::Error::other(FileError::TooLarge(self.max_written)));
+        }
+        self.compact();
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
