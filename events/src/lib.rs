@@ -49,11 +49,25 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../eventbridge-forwarded-iam-create-access-key.json"),
     ),
     (
+        "eventbridge-s3-object-created.json",
+        EVENTBRIDGE_S3_OBJECT_CREATED,
+    ),
+    (
+        "s3-notification-cloudtrail-log-file.json",
+        S3_NOTIFICATION_LOG_FILE,
+    ),
+    (
         "sqs-batch-cts-traces-with-poison.json",
         include_str!("../sqs-batch-cts-traces-with-poison.json"),
     ),
 ];
 
+/// `events/s3-notification-cloudtrail-log-file.json`: S3 telling of a new CloudTrail log file.
+pub const S3_NOTIFICATION_LOG_FILE: &str =
+    include_str!("../s3-notification-cloudtrail-log-file.json");
+/// `events/eventbridge-s3-object-created.json`: the same file told through EventBridge.
+pub const EVENTBRIDGE_S3_OBJECT_CREATED: &str =
+    include_str!("../eventbridge-s3-object-created.json");
 /// `events/cts-traces.jsonl`.
 pub const CTS_TRACES: &str = include_str!("../cts-traces.jsonl");
 /// `events/create-notification-request.json`.

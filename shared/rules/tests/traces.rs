@@ -366,3 +366,81 @@ fn a_cloudtrail_records_service_label_finds_its_service_in_the_catalog() {
         );
     }
 }
+
+const LOG_FILE_KEY: &str = "AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/us-east-1/2026/11/30/111122223333_CloudTrail_us-east-1_20261130T1205Z_Ab12Cd34Ef56Gh78.json.gz";
+
+fn named_files(item: &rules::trace::envelope::Item) -> Vec<String> {
+    match &item.trace {
+        Err(TraceError::TraceFiles(objects)) => objects.iter().map(|o| o.to_string()).collect(),
+        other => panic!("not a notification of trace files: {other:?}"),
+    }
+}
+
+#[test]
+fn s3_notifications_name_their_files_direct_in_sqs_and_through_eventbridge() {
+    let expected = [format!("s3://org-trail-logs/{LOG_FILE_KEY}")];
+    let (shape, items) = split(&event("s3-notification-cloudtrail-log-file.json"));
+    assert_eq!((shape, items.len()), (Shape::Direct, 1));
+    assert_eq!(named_files(&items[0]), expected);
+
+    let (shape, items) = split(&event("eventbridge-s3-object-created.json"));
+    assert_eq!(shape, Shape::EventBridge);
+    assert_eq!(named_files(&items[0]), expected);
+
+    // In an SQS batch the notification is a body, next to a trace and S3's test event.
+    let trace = event("cts-traces.jsonl").lines().next().unwrap().to_owned();
+    let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-30T12:00:00.000Z","Bucket":"org-trail-logs","RequestId":"5582815E1AEA5ADF","HostId":"8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE"}"#;
+    let record = |id: &str, body: &str| {
+        serde_json::json!({"messageId": id, "receiptHandle": "h", "body": body, "attributes": {},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:111122223333:intake", "awsRegion": "us-east-1"})
+    };
+    let batch = serde_json::json!({"Records": [
+        record("m1", &event("s3-notification-cloudtrail-log-file.json")),
+        record("m2", &trace),
+        record("m3", test_event),
+    ]});
+    let (shape, items) = split(&batch.to_string());
+    assert_eq!(shape, Shape::Sqs);
+    assert_eq!(named_files(&items[0]), expected);
+    assert_eq!(items[0].message_id.as_deref(), Some("m1"));
+    assert!(items[1].trace.is_ok());
+    assert_eq!(named_files(&items[2]), Vec::<String>::new());
+}
+
+#[test]
+fn only_created_objects_are_named_and_keys_are_decoded() {
+    let mut notification: serde_json::Value =
+        serde_json::from_str(&event("s3-notification-cloudtrail-log-file.json")).unwrap();
+    let created = notification["Records"][0].clone();
+    let mut removed = created.clone();
+    removed["eventName"] = "ObjectRemoved:Delete".into();
+    let mut spaced = created.clone();
+    spaced["s3"]["object"]["key"] =
+        "CloudTraces/cn-north-4/2026/11/30/my+tracker/ECS/x%3Dy.json.gz".into();
+    notification["Records"] = serde_json::json!([created, removed, spaced]);
+    let (_, items) = split(&notification.to_string());
+    assert_eq!(
+        named_files(&items[0]),
+        [
+            format!("s3://org-trail-logs/{LOG_FILE_KEY}"),
+            "s3://org-trail-logs/CloudTraces/cn-north-4/2026/11/30/my tracker/ECS/x=y.json.gz"
+                .into()
+        ]
+    );
+}
+
+#[test]
+fn a_trace_files_records_are_read_as_live_traces_are() {
+    use rules::trace::envelope::file_record;
+    let record = event("cloudtrail-record-s3-delete-bucket-denied.json");
+    let from_file = file_record(&record).unwrap();
+    let (_, live) = split(&record);
+    assert_eq!(&from_file, live[0].trace.as_ref().unwrap());
+    let cts = event("cts-traces.jsonl").lines().next().unwrap().to_owned();
+    assert_eq!(file_record(&cts).unwrap().json(), cts);
+    assert!(matches!(
+        file_record(&event("s3-notification-cloudtrail-log-file.json")),
+        Err(TraceError::Unsupported(_))
+    ));
+}

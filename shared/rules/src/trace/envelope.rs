@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::stored::{self, StoredObject};
 use super::{cloudtrail, Trace, TraceError};
 
 /// One trace of an input, or why it could not be read.
@@ -92,6 +93,16 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
     }
     let probe: Probe<'_> = serde_json::from_str(input).unwrap_or_default();
     if let Some(records) = &probe.records {
+        if records.iter().all(|r| stored::is_s3_record(r)) {
+            let trace = s3_objects(records).and_then(|o| Err(TraceError::TraceFiles(o)));
+            return (
+                Shape::Direct,
+                vec![Item {
+                    message_id: None,
+                    trace,
+                }],
+            );
+        }
         if records.iter().all(|r| is_sqs_record(r)) {
             return (Shape::Sqs, records.iter().map(|r| sqs_item(r)).collect());
         }
@@ -191,13 +202,27 @@ fn sqs_item(r: &RawValue) -> Item {
     }
 }
 
+/// One record of a trace file: a CloudTrail record or a CTS trace (or, as anywhere, an
+/// EventBridge event carrying one).
+pub fn file_record(record: &str) -> Result<Trace, TraceError> {
+    match single(Cow::Borrowed(record), None) {
+        Err(TraceError::TraceFiles(_)) => Err(TraceError::Unsupported(
+            "a storage notification inside a trace file".into(),
+        )),
+        other => other,
+    }
+}
+
 /// One trace-carrying document: an EventBridge event, a CloudTrail record or a CTS trace.
 /// A body already unescaped into a `String` becomes the trace's text without a copy.
 fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
     // Most documents are CTS traces: one that names neither key of the other shapes anywhere
     // (nor could spell one with escapes) is read as one straight away, without first probing
     // its shape.
-    if !doc.contains("\"detail-type\"") && !doc.contains("\"eventSource\"") && !doc.contains("\\u")
+    if !doc.contains("\"detail-type\"")
+        && !doc.contains("\"eventSource\"")
+        && !doc.contains("\\u")
+        && !doc.contains("s3:TestEvent")
     {
         return Trace::from_json(doc.into_owned(), envelope_project);
     }
@@ -205,6 +230,12 @@ fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, Tr
     let probe: Probe<'_> = serde_json::from_str(doc).unwrap_or_default();
     if probe.detail_type.is_some() {
         return event_bridge(&probe, envelope_project);
+    }
+    if let Some(records) = &probe.records {
+        return Err(TraceError::TraceFiles(s3_objects(records)?));
+    }
+    if stored::is_s3_test_event(doc) {
+        return Err(TraceError::TraceFiles(Vec::new()));
     }
     // A CloudTrail record is known by these two fields, whatever else it lacks (contract part 3).
     if probe.event_source.is_some() && probe.event_name.is_some() && probe.trace_name.is_none() {
@@ -225,8 +256,21 @@ fn event_bridge(probe: &Probe<'_>, envelope_project: Option<&str>) -> Result<Tra
             cloudtrail::normalize(detail, envelope_project)
         }
         "CTS Trace" => Trace::from_json(detail.get(), envelope_project),
+        "Object Created" => match stored::object_created(detail) {
+            Some(object) => Err(TraceError::TraceFiles(vec![object])),
+            None => Err(TraceError::Unsupported(
+                "an Object Created event needs detail.bucket.name and detail.object.key".into(),
+            )),
+        },
         other => Err(TraceError::Unsupported(format!(
             "EventBridge detail-type {other:?}"
         ))),
     }
+}
+
+/// The objects an S3 notification's records name, or why they are not one.
+fn s3_objects(records: &[&RawValue]) -> Result<Vec<StoredObject>, TraceError> {
+    stored::s3_notification(records).ok_or_else(|| {
+        TraceError::Unsupported("Records that are not an S3 event notification".into())
+    })
 }

@@ -6,6 +6,7 @@ pub mod cloudtrail;
 pub mod envelope;
 mod scan;
 mod spans;
+pub mod stored;
 
 pub use crate::fields::TraceView;
 
@@ -29,6 +30,10 @@ pub enum TraceError {
     BadProject,
     #[error("unsupported input: {0}")]
     Unsupported(String),
+    /// Not a trace but a storage notification naming trace files (none for S3's test event):
+    /// the trace handler reads them; what cannot reach the storage refuses the item.
+    #[error("a notification of {} trace file(s), read by the trace handler", .0.len())]
+    TraceFiles(Vec<stored::StoredObject>),
 }
 
 /// A valid trace of a known project, holding its JSON exactly as received (or, for a CloudTrail
