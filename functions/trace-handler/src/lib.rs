@@ -12,34 +12,39 @@ mod activity;
 mod cache;
 mod claim;
 mod digests;
+mod files;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 mod limit;
 mod outcome;
 mod record;
+mod run;
 mod send;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ports::{DedupKey, Ledger, NotificationStore, Publisher};
+use ports::{DedupKey, Ledger, NotificationStore, ObjectSource, Publisher};
 use rules::digest::DigestEntry;
 use rules::message::render;
-use rules::trace::envelope::{split, Item};
+use rules::trace::envelope::split;
+use rules::trace::{Trace, TraceError};
 
 pub use cache::{InvalidatingStore, RuleCache, MAX_PROJECTS};
 pub use digests::DigestRun;
 pub use outcome::{Failure, Summary};
 
 use claim::Pending;
-use outcome::Failures;
+use run::Run;
 
 /// How the handler is set up: where rules, dedup records and messages go.
 pub struct Handler {
     rules: Arc<RuleCache>,
     ledger: Arc<dyn Ledger>,
     publisher: Arc<dyn Publisher>,
+    /// Where the trace files that notifications name are read; `None`: such items fail.
+    objects: Option<Arc<dyn ObjectSource>>,
     dedup_ttl_secs: i64,
     claim_lease_ms: i64,
 }
@@ -64,9 +69,16 @@ impl Handler {
             rules: Arc::new(RuleCache::new(store, cache_ttl)),
             ledger,
             publisher,
+            objects: None,
             dedup_ttl_secs,
             claim_lease_ms: CLAIM_LEASE_MS,
         }
+    }
+
+    /// Reads the trace files that storage notifications name from `objects`.
+    pub fn with_trace_files(mut self, objects: Arc<dyn ObjectSource>) -> Self {
+        self.objects = Some(objects);
+        self
     }
 
     /// Claims last `lease` instead of [`CLAIM_LEASE_MS`]; it must outlast an invocation and be
@@ -100,118 +112,107 @@ impl Handler {
     }
 
     /// Split, match, then publish in steps: claim (grouped by topic), limit (digests), publish,
-    /// record (each rule's activity, and the dedup log).
+    /// record (each rule's activity, and the dedup log). The trace files an input names are
+    /// read after its traces, a batch of records at a time, each batch through the same steps.
     async fn run(
         &self,
         input: &str,
         caller_project: Option<&str>,
         deadline: Option<Instant>,
     ) -> Summary {
-        // Half the time given, when that is less than the margin: a short-lived invocation
-        // still publishes.
-        let deadline = deadline.map(|d| {
-            (
-                d,
-                PUBLISH_MARGIN.min(d.saturating_duration_since(Instant::now()) / 2),
-            )
-        });
         let (shape, items) = split(input);
-        let mut summary = Summary::new(shape);
-        let mut failures = Failures::new(&items);
-        let pending = self
-            .match_items(&items, caller_project, &mut summary, &mut failures)
-            .await;
-        summary.matches = pending.len();
-        let pending = claim::distinct(pending, &mut summary);
-        if !pending.is_empty() {
-            let projects: HashMap<String, String> = pending
-                .iter()
-                .map(|p| (p.key.notification_id.clone(), p.project_id.clone()))
-                .collect();
-            let owner = uuid::Uuid::new_v4().to_string();
-            let by_topic = claim::claim(
-                &*self.ledger,
-                pending,
-                &owner,
-                self.claim_lease_ms,
-                &mut summary,
-                &mut failures,
-            )
-            .await;
-            let limited = limit::limit(
-                &*self.ledger,
-                by_topic,
-                &owner,
-                self.dedup_ttl_secs,
-                &mut summary,
-                &mut failures,
-            )
-            .await;
-            let mut sent = send::publish(
-                &*self.publisher,
-                limited.by_topic,
-                deadline,
-                &mut summary,
-                &mut failures,
-            )
-            .await;
-            sent.undone.extend(limited.released);
-            activity::record(
-                &*self.ledger,
-                &projects,
-                &sent.done,
-                &limited.digested,
-                &sent.failed,
-            )
-            .await;
-            record::record(&*self.ledger, sent, &owner, self.dedup_ttl_secs).await;
-        }
-        summary.failures = failures.into_vec();
-        tracing::info!(
-            traces = summary.traces,
-            matches = summary.matches,
-            published = summary.published,
-            duplicates = summary.duplicates,
-            digested = summary.digested,
-            failures = summary.failures.len(),
-            "input handled"
-        );
-        summary
-    }
-
-    /// Each valid trace of the caller's project against its project's rules: the messages of
-    /// its matches.
-    async fn match_items(
-        &self,
-        items: &[Item],
-        caller_project: Option<&str>,
-        summary: &mut Summary,
-        failures: &mut Failures<'_>,
-    ) -> Vec<Pending> {
-        let mut pending = Vec::new();
+        let mut run = Run::new(Summary::new(shape), &items, caller_project, deadline);
+        let mut traces = Vec::new();
+        let mut files = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let trace = match &item.trace {
-                Ok(t) => t,
+            match &item.trace {
+                Ok(trace) => traces.push((i, trace)),
+                Err(TraceError::TraceFiles(objects)) => {
+                    files.extend(objects.iter().map(|o| (i, o)));
+                }
                 Err(e) => {
                     tracing::warn!(item = i, message_id = ?item.message_id, error = %e, "malformed trace item");
-                    failures.refuse(i, e.to_string());
-                    continue;
+                    run.failures.refuse(i, e.to_string());
                 }
-            };
-            if let Some(caller) = caller_project.filter(|c| *c != trace.project_id()) {
+            }
+        }
+        self.handle_traces(traces, &mut run).await;
+        for (i, object) in files {
+            self.read_object(i, object, &mut run).await;
+        }
+        run.finish()
+    }
+
+    /// Matches `traces` (each with its item) and publishes what they match.
+    async fn handle_traces(&self, traces: Vec<(usize, &Trace)>, run: &mut Run<'_>) {
+        let pending = self.match_traces(traces, run).await;
+        run.summary.matches += pending.len();
+        let pending = claim::distinct(pending, &mut run.summary);
+        if pending.is_empty() {
+            return;
+        }
+        let (summary, failures) = (&mut run.summary, &mut run.failures);
+        let projects: HashMap<String, String> = pending
+            .iter()
+            .map(|p| (p.key.notification_id.clone(), p.project_id.clone()))
+            .collect();
+        let by_topic = claim::claim(
+            &*self.ledger,
+            pending,
+            &run.owner,
+            self.claim_lease_ms,
+            summary,
+            failures,
+        )
+        .await;
+        let limited = limit::limit(
+            &*self.ledger,
+            by_topic,
+            &run.owner,
+            self.dedup_ttl_secs,
+            summary,
+            failures,
+        )
+        .await;
+        let mut sent = send::publish(
+            &*self.publisher,
+            limited.by_topic,
+            run.deadline,
+            summary,
+            failures,
+        )
+        .await;
+        sent.undone.extend(limited.released);
+        activity::record(
+            &*self.ledger,
+            &projects,
+            &sent.done,
+            &limited.digested,
+            &sent.failed,
+        )
+        .await;
+        record::record(&*self.ledger, sent, &run.owner, self.dedup_ttl_secs).await;
+    }
+
+    /// Each trace of the caller's project against its project's rules: the messages of its
+    /// matches.
+    async fn match_traces(&self, traces: Vec<(usize, &Trace)>, run: &mut Run<'_>) -> Vec<Pending> {
+        let mut pending = Vec::new();
+        for (i, trace) in traces {
+            if let Some(caller) = run.caller_project.filter(|c| *c != trace.project_id()) {
                 tracing::warn!(item = i, "a trace of another project than the caller's");
-                failures.refuse(
+                run.failures.refuse(
                     i,
                     format!("the trace is of another project than the caller's ({caller})"),
                 );
                 continue;
             }
-            summary.traces += 1;
+            run.summary.traces += 1;
             let compiled = match self.rules.rules(trace.project_id()).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(item = i, project_id = trace.project_id(), error = %e, "cannot read rules");
-                    failures.fail(i, "rules could not be read", false);
+                    run.failures.fail(i, "rules could not be read", false);
                     continue;
                 }
             };

@@ -1,11 +1,13 @@
-//! The trace handler on AWS Lambda: SQS batches (partial batch responses), EventBridge events
-//! and direct invokes; rules and dedup records in DynamoDB, messages to SNS, function targets
-//! invoked through Lambda. The template's schedule invokes it each minute to publish digests.
+//! The trace handler on AWS Lambda: SQS batches (partial batch responses), EventBridge events,
+//! direct invokes, and the trace files S3 notifications name (read from S3); rules and dedup
+//! records in DynamoDB, messages to SNS, function targets invoked through Lambda. The template's schedule invokes it each minute to publish digests.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_adapters::{function_arn_prefix, DynamoDbStore, LambdaInvoker, SnsPublisher};
+use aws_adapters::{
+    function_arn_prefix, s3_client, DynamoDbStore, LambdaInvoker, S3Objects, SnsPublisher,
+};
 use lambda_runtime::{run, service_fn, tracing, Error, LambdaEvent};
 use ports::{env_number, env_required, ConfigError, DEFAULT_DEDUP_TTL_SECS};
 use serde_json::value::RawValue;
@@ -74,13 +76,16 @@ async fn main() -> Result<(), Error> {
             functions,
         )),
     });
-    let handler = Arc::new(Handler::new(
-        store.clone(),
-        store,
-        publisher,
-        config.cache_ttl,
-        config.dedup_ttl_secs,
-    ));
+    let handler = Arc::new(
+        Handler::new(
+            store.clone(),
+            store,
+            publisher,
+            config.cache_ttl,
+            config.dedup_ttl_secs,
+        )
+        .with_trace_files(Arc::new(S3Objects::new(s3_client(&aws)))),
+    );
     run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = handler.clone();
         async move {

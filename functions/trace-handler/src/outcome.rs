@@ -34,6 +34,18 @@ pub struct Summary {
     /// Matches counted into a digest instead of published alone.
     #[serde(skip_serializing_if = "is_zero")]
     pub digested: usize,
+    /// Trace files read to their end.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub files_read: usize,
+    /// Objects named that hold no traces (digest files, other files) or are gone.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub files_skipped: usize,
+    /// Trace files that could not be read (corrupt, not JSON, unreachable): their items fail.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub files_failed: usize,
+    /// Records of trace files that are not valid traces: logged and left out.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub records_refused: usize,
     pub failures: Vec<Failure>,
     #[serde(skip)]
     pub shape: Option<Shape>,
@@ -47,6 +59,10 @@ impl Summary {
             published: 0,
             duplicates: 0,
             digested: 0,
+            files_read: 0,
+            files_skipped: 0,
+            files_failed: 0,
+            records_refused: 0,
             failures: Vec::new(),
             shape: Some(shape),
         }

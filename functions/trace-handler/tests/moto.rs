@@ -2,64 +2,22 @@
 //! every expected (rule, trace) pair arrives exactly once over redelivery and injected
 //! publish failures.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_adapters::{DynamoDbStore, SnsPublisher};
-use ports::{NotificationStore, PublishError, Publisher};
-use rules::message::Message;
+use ports::NotificationStore;
 use rules::CreateBody;
-use rules::TopicId;
 use serde_json::Value;
 use test_support::{create_rules_table, drain, subscribed_queue, Moto};
 use trace_handler::Handler;
 
+mod common;
+
+use common::FailFirst;
+
 const ACCOUNT_PREFIX: &str = "arn:aws:sns:eu-west-1:123456789012:";
-
-/// Fails the first `n` publishes of messages whose trace is `trace_id`, then passes through.
-struct FailFirst {
-    inner: SnsPublisher,
-    trace_id: String,
-    left: AtomicUsize,
-}
-
-#[async_trait]
-impl Publisher for FailFirst {
-    async fn publish(
-        &self,
-        topic: &TopicId,
-        messages: &[Message],
-    ) -> Vec<Result<(), PublishError>> {
-        let (doomed, passing): (Vec<_>, Vec<_>) =
-            messages.iter().enumerate().partition(|(_, m)| {
-                m.message.contains(&self.trace_id)
-                    && self
-                        .left
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok()
-            });
-        let passing_messages: Vec<Message> = passing.iter().map(|(_, m)| (*m).clone()).collect();
-        let mut passed = self
-            .inner
-            .publish(topic, &passing_messages)
-            .await
-            .into_iter();
-        let mut results: Vec<Option<Result<(), PublishError>>> =
-            messages.iter().map(|_| None).collect();
-        for (i, _) in &passing {
-            results[*i] = passed.next();
-        }
-        for (i, _) in &doomed {
-            results[*i] = Some(Err(PublishError::Failed {
-                topic: topic.to_string(),
-                why: "injected".into(),
-            }));
-        }
-        results.into_iter().map(Option::unwrap).collect()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_match_arrives_exactly_once_over_redelivery_and_failures() {

@@ -1,6 +1,7 @@
 //! AWS implementations of the notification ports: [`DynamoDbStore`] (rules, dedup records,
 //! digests and activity in one table), [`SnsPublisher`], with the `functions` feature
-//! `LambdaInvoker`, and with `trace-queue` `TraceQueue` (rule changes to the intake queue). All take SDK
+//! `LambdaInvoker`, with `trace-queue` `TraceQueue` (rule changes to the intake queue), and with
+//! `trace-files` `S3Objects` (trace files read and listed). All take SDK
 //! clients built once in `main`; the SDK finds local servers (moto, `cargo lambda watch`)
 //! through `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`.
 
@@ -12,6 +13,8 @@ mod digest_log;
 mod dynamodb_store;
 #[cfg(feature = "functions")]
 mod lambda_invoker;
+#[cfg(feature = "trace-files")]
+mod s3_objects;
 mod sns_publisher;
 #[cfg(feature = "trace-queue")]
 mod trace_queue;
@@ -19,6 +22,8 @@ mod trace_queue;
 pub use aws_sdk_dynamodb as dynamodb;
 #[cfg(feature = "functions")]
 pub use aws_sdk_lambda as lambda;
+#[cfg(feature = "trace-files")]
+pub use aws_sdk_s3 as s3;
 pub use aws_sdk_sns as sns;
 #[cfg(feature = "trace-queue")]
 pub use aws_sdk_sqs as sqs;
@@ -26,6 +31,8 @@ pub use digest_log::DIGEST_MEMBERS_INDEX;
 pub use dynamodb_store::DynamoDbStore;
 #[cfg(feature = "functions")]
 pub use lambda_invoker::{function_arn_prefix, LambdaInvoker};
+#[cfg(feature = "trace-files")]
+pub use s3_objects::{s3_client, S3Objects};
 pub use sns_publisher::SnsPublisher;
 #[cfg(feature = "trace-queue")]
 pub use trace_queue::TraceQueue;

@@ -68,6 +68,7 @@ mod activity;
 mod cause;
 mod config;
 mod digest;
+mod objects;
 mod targets;
 
 use async_trait::async_trait;
@@ -83,6 +84,7 @@ pub use config::{env_number, env_required, ConfigError, KeyListError};
 pub use digest::{
     is_past, Admission, CallClock, ClosedWindow, DigestLog, Ledger, WindowMatch, CLOSE_AFTER_MS,
 };
+pub use objects::{InMemoryBody, ObjectBody, ObjectError, ObjectSource};
 pub use targets::Targets;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.
