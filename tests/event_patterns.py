@@ -40,7 +40,29 @@ cases = [
     ("eventbridge-console-signin-root-no-mfa.json", True, True),
     ("eventbridge-cloudtrail-authorize-sg-ingress.json", False, True),
 ]
+files = pattern("template.yaml", "TraceFilesRule")
+object_created = json.loads((root / "events" / "eventbridge-s3-object-created.json").read_text())
+files["detail"]["bucket"]["name"] = ["org-trail-logs"]  # the TraceBucketName parameter
 passed = failed = 0
+for name, event, want in [
+    ("Object Created of the trace bucket", object_created, (True, False)),
+    ("an API call", json.loads((root / "events" / cases[2][0]).read_text()), (False, True)),
+]:
+    got = (matches(files, event), matches(main, event))
+    if got == want:
+        passed += 1
+        print("ok   %s: trace files rule %s, CloudTrail rule %s" % ((name,) + want))
+    else:
+        failed += 1
+        print("FAIL %s: trace files/CloudTrail rule %s, expected %s" % (name, got, want))
+other_bucket = json.loads(json.dumps(object_created))
+other_bucket["detail"]["bucket"]["name"] = "someone-elses"
+if matches(files, other_bucket):
+    failed += 1
+    print("FAIL another bucket's object is taken")
+else:
+    passed += 1
+    print("ok   another bucket's object is not taken")
 for name, forwarded, taken in cases:
     event = json.loads((root / "events" / name).read_text())
     got = (matches(forward, event), matches(main, event))
