@@ -23,6 +23,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the body exceeds {0} bytes")]
     TooLarge(usize),
+    /// A gzipped body (a trace file) that inflates beyond its bound: refused, not inflated.
+    #[error("the body inflates to more than {0} bytes")]
+    InflatesTooLarge(u64),
     /// No valid AK/SK signature: answered as the Huawei API Gateway does (`APIGW.0301`).
     #[error("Incorrect IAM authentication information: {why}")]
     Unauthenticated { why: String, request_id: String },
@@ -30,6 +33,8 @@ pub enum ApiError {
     NameNotFound(String),
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    #[error("Content-Encoding must be gzip or identity")]
+    UnsupportedEncoding,
     /// The request was not received and answered in time (a stalled client).
     #[error("the request took longer than {0} seconds")]
     RequestTimeout(u64),
@@ -50,10 +55,14 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "CTS.0013"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "CTS.0404"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "CTS.0405"),
-            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "CTS.0413"),
+            ApiError::TooLarge(_) | ApiError::InflatesTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "CTS.0413")
+            }
             ApiError::Unauthenticated { .. } => (StatusCode::UNAUTHORIZED, "APIGW.0301"),
             ApiError::NameNotFound(_) => (StatusCode::NOT_FOUND, "CTS.0402"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "CTS.0415"),
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedEncoding => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "CTS.0415")
+            }
             ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "CTS.0408"),
         }
     }

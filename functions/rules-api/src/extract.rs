@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 
 use rules::change::Caller;
 
-use crate::{declares_json, read_body, ApiError, AppState, CallerName, SourceIp};
+use crate::{body_limit, declares_json, read_body, ApiError, AppState, CallerName, SourceIp};
 
 /// The path's `project_id`, checked against the caller and for its form.
 pub(crate) struct Project(pub String);
@@ -62,7 +62,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Changer {
     }
 }
 
-/// A body of at most [`crate::MAX_BODY_BYTES`], JSON by its `Content-Type`. The API's calls
+/// A body of at most [`crate::MAX_BODY_BYTES`] ([`crate::MAX_TRACE_FILE_BYTES`] for `POST
+/// /traces`), JSON by its `Content-Type`. The API's calls
 /// take a body that declares no type ([`JsonBytes`]: another type is 400, as CTS answers);
 /// `POST /traces` takes only one that declares JSON ([`JsonOnly`]: anything else, a missing
 /// type included, is 415, so that no web page can post there from a browser).
@@ -88,7 +89,9 @@ impl<S: Send + Sync, const DECLARED: bool> FromRequest<S> for JsonBody<DECLARED>
                 ))
             }
         }
-        Ok(JsonBody(read_body(&parts.headers, body).await?))
+        Ok(JsonBody(
+            read_body(&parts.headers, body, body_limit(parts.uri.path())).await?,
+        ))
     }
 }
 

@@ -32,21 +32,34 @@ pub use extract::{JsonBody, JsonBytes, JsonOnly};
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// Reads a body of at most [`MAX_BODY_BYTES`] (413 beyond, refused at once when the
+/// Largest body of `POST /traces` (of the local server), which takes whole trace files.
+pub const MAX_TRACE_FILE_BYTES: usize = 64 << 20;
+
+/// The largest body a path takes.
+pub(crate) fn body_limit(path: &str) -> usize {
+    if path == "/traces" {
+        MAX_TRACE_FILE_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
+/// Reads a body of at most `limit` bytes (413 beyond, refused at once when the
 /// `Content-Length` says so).
 pub(crate) async fn read_body(
     headers: &axum::http::HeaderMap,
     body: axum::body::Body,
+    limit: usize,
 ) -> Result<axum::body::Bytes, ApiError> {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(ApiError::TooLarge(MAX_BODY_BYTES));
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::TooLarge(limit));
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
+    axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))
+        .map_err(|_| ApiError::TooLarge(limit))
 }
 
 /// Whether the `Content-Type` is `application/json` (parameters aside); `None` when absent.

@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ports::{now_ms, AccessKeys};
 
-use crate::{read_body, ApiError, CallerName, CallerProject};
+use crate::{body_limit, read_body, ApiError, CallerName, CallerProject};
 
 /// Verifies the request's signature (a route layer of the project routes: see
 /// [`crate::application`]).
@@ -49,7 +49,7 @@ async fn verified(
         .await?
         .ok_or_else(|| unsigned(aksk::SignatureError::UnknownKey))?;
     let (mut parts, body) = req.into_parts();
-    let bytes = read_body(&parts.headers, body).await?;
+    let bytes = read_body(&parts.headers, body, body_limit(parts.uri.path())).await?;
     auth.verify(&parts, &bytes, &key.secret_key, now_ms() / 1000)
         .map_err(unsigned)?;
     tracing::debug!(access_key = %key.access_key, project_id = %key.project_id, "signature verified");

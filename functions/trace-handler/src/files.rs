@@ -7,7 +7,7 @@ use ports::{ObjectBody, ObjectError};
 use rules::trace::envelope::{file_record, Item, Shape};
 use rules::trace::stored::StoredObject;
 use rules::trace::{Trace, TraceError};
-use trace_files::{FileKind, Limits, TraceFileReader};
+use trace_files::{FileError, FileKind, Limits, TraceFileReader};
 
 use crate::run::Run;
 use crate::{Handler, Summary};
@@ -17,21 +17,31 @@ const FILE_BATCH: usize = 500;
 
 impl Handler {
     /// Handles one whole trace file (CloudTrail's `{"Records": [...]}` or a CTS trace file,
-    /// plain or gzipped) within `limits`, as one item.
+    /// plain or gzipped) within `limits`, as one item; with the file's fault, if it has one
+    /// (the records before it are handled).
     pub async fn handle_file(
         &self,
         name: &str,
         body: Box<dyn ObjectBody>,
         limits: Limits,
         caller_project: Option<&str>,
-    ) -> Summary {
+    ) -> (Summary, Option<FileError>) {
         let items = [Item {
             message_id: None,
             trace: Err(TraceError::TraceFiles(Vec::new())),
         }];
         let mut run = Run::new(Summary::new(Shape::Direct), &items, caller_project, None);
-        self.read_file(0, name, body, limits, &mut run).await;
-        run.finish()
+        let fault = match self.read_file(0, body, limits, &mut run).await {
+            Ok(()) => None,
+            Err(e) => {
+                file_failed(0, name, &e, &mut run);
+                match e {
+                    Unread::File(e) => Some(e),
+                    Unread::Object(_) => None,
+                }
+            }
+        };
+        (run.finish(), fault)
     }
 
     /// Reads one object a notification of item `i` names, unless its name says it holds no
@@ -53,31 +63,32 @@ impl Handler {
             );
             return;
         };
-        match objects.open(object).await {
-            Ok(body) => self.read_file(i, &name, body, Limits::default(), run).await,
+        let read = match objects.open(object).await {
+            Ok(body) => self.read_file(i, body, Limits::default(), run).await,
             Err(ObjectError::Missing(_)) => {
                 tracing::warn!(file = %name, "a notified trace file is gone; skipped");
                 run.summary.files_skipped += 1;
+                return;
             }
-            Err(e) => file_failed(i, &name, &e.to_string(), run),
+            Err(e) => Err(Unread::Object(e)),
+        };
+        if let Err(e) = read {
+            file_failed(i, &name, &e, run);
         }
     }
 
+    /// Reads a file to its end, handling its records a batch at a time.
     async fn read_file(
         &self,
         i: usize,
-        name: &str,
         mut body: Box<dyn ObjectBody>,
         limits: Limits,
         run: &mut Run<'_>,
-    ) {
+    ) -> Result<(), Unread> {
         let mut reader = TraceFileReader::new(limits);
         let mut batch: Vec<Trace> = Vec::with_capacity(FILE_BATCH);
         loop {
-            let chunk = match body.next_chunk().await {
-                Ok(chunk) => chunk,
-                Err(e) => return file_failed(i, name, &e.to_string(), run),
-            };
+            let chunk = body.next_chunk().await.map_err(Unread::Object)?;
             match &chunk {
                 Some(bytes) => reader.feed(bytes),
                 None => reader.finish(),
@@ -90,12 +101,12 @@ impl Handler {
                     {
                         Ok(trace) => batch.push(trace),
                         Err(e) => {
-                            tracing::warn!(file = %name, error = %e, "a record of a trace file refused");
+                            tracing::warn!(item = i, error = %e, "a record of a trace file refused");
                             run.summary.records_refused += 1;
                         }
                     },
                     Ok(None) => break,
-                    Err(e) => return file_failed(i, name, &e.to_string(), run),
+                    Err(e) => return Err(Unread::File(e)),
                 }
                 if batch.len() == FILE_BATCH {
                     self.handle_traces(batch.iter().map(|t| (i, t)).collect(), run)
@@ -110,11 +121,21 @@ impl Handler {
         self.handle_traces(batch.iter().map(|t| (i, t)).collect(), run)
             .await;
         run.summary.files_read += 1;
+        Ok(())
     }
 }
 
+/// Why a file was not read to its end.
+#[derive(Debug, thiserror::Error)]
+enum Unread {
+    #[error(transparent)]
+    File(FileError),
+    #[error(transparent)]
+    Object(ObjectError),
+}
+
 /// The file's item fails, to be retried (and, failing again, to reach the dead-letter queue).
-fn file_failed(i: usize, name: &str, error: &str, run: &mut Run<'_>) {
+fn file_failed(i: usize, name: &str, error: &Unread, run: &mut Run<'_>) {
     tracing::error!(file = %name, error = %error, "trace file not read");
     run.summary.files_failed += 1;
     run.failures.fail(i, format!("{name}: {error}"), false);

@@ -208,30 +208,34 @@ impl Splitter {
         }
     }
 
-    /// Tells the layout from the first bytes: false while too few have come to tell.
+    /// Tells the layout from the first bytes: false while too few have come to tell. Leading
+    /// whitespace is dropped as it comes, so that a file of nothing else holds no memory.
     fn detect(&mut self) -> Result<bool, FileError> {
-        let bytes = self.buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.buf);
-        let skipped = self.buf.len() - bytes.len();
-        let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        if self.written == self.buf.len() as u64 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            self.buf.drain(..3);
+        }
+        let Some(first) = self.buf.iter().position(|b| !b.is_ascii_whitespace()) else {
+            self.buf.clear();
             if self.eof {
                 self.layout = Some(Layout::Lines);
                 return Ok(true);
             }
             return Ok(false);
         };
-        let (layout, depth, pos) = match bytes[first] {
-            b'[' => (Layout::Array, 1, first + 1),
-            b'{' => match container_array(&bytes[first + 1..]) {
-                Some(Some(after)) => (Layout::Container, 2, first + 1 + after),
-                Some(None) => (Layout::Lines, 0, first),
-                None if self.eof || bytes.len() > DETECT_WITHIN => (Layout::Lines, 0, first),
+        self.buf.drain(..first);
+        let (layout, depth, pos) = match self.buf[0] {
+            b'[' => (Layout::Array, 1, 1),
+            b'{' => match container_array(&self.buf[1..]) {
+                Some(Some(after)) => (Layout::Container, 2, 1 + after),
+                Some(None) => (Layout::Lines, 0, 0),
+                None if self.eof || self.buf.len() > DETECT_WITHIN => (Layout::Lines, 0, 0),
                 None => return Ok(false),
             },
             _ => return Err(FileError::NotJson("a trace file starts with { or [")),
         };
         self.layout = Some(layout);
         self.depth = depth;
-        self.pos = skipped + pos;
+        self.pos = pos;
         Ok(true)
     }
 

@@ -1,0 +1,167 @@
+//! `POST /traces` takes whole trace files: CloudTrail log files and CTS trace files, plain or
+//! gzipped, well beyond the 1 MiB of an API body; a gzip bomb is refused, not inflated.
+
+mod common;
+
+use std::io::Write;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::Local;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const ACCOUNT: &str = "123456789012";
+const CTS_PROJECT: &str = "24edf66e79d04187acb99a463e610764";
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A CloudTrail log file's JSON: `n` copies of the sample record, each its own `eventID`.
+fn cloudtrail_log(n: usize) -> Vec<u8> {
+    let record: Value = serde_json::from_str(samples::CLOUDTRAIL_S3_DELETE_BUCKET_DENIED).unwrap();
+    let records: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut r = record.clone();
+            r["eventID"] = format!("ct-{i}").into();
+            r
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "Records": records })).unwrap()
+}
+
+fn cts_traces(prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            json!({"trace_id": format!("{prefix}-{i}"), "trace_name": "deleteServer",
+                "service_type": "ECS", "resource_type": "ecs", "project_id": CTS_PROJECT,
+                "user": {"name": "ops-alice"}})
+            .to_string()
+        })
+        .collect()
+}
+
+async fn post(local: &Local, body: Vec<u8>, encoding: Option<&str>) -> (u16, Value) {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/traces")
+        .header("content-type", "application/json");
+    if let Some(e) = encoding {
+        req = req.header("content-encoding", e);
+    }
+    let resp = local
+        .app
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn counts(summary: &Value) -> (u64, u64, u64) {
+    let n = |k: &str| summary[k].as_u64().unwrap_or(0);
+    (n("traces"), n("published"), n("duplicates"))
+}
+
+#[tokio::test]
+async fn a_cloudtrail_log_file_larger_than_an_api_body_is_taken_gzipped_or_plain() {
+    let local = Local::new();
+    local
+        .create_complete(ACCOUNT, "trail", "urn:smn:eu-west-1:123456789012:trail")
+        .await;
+    let log = cloudtrail_log(3000);
+    assert!(log.len() > 2 << 20, "{} bytes", log.len());
+
+    let (status, summary) = post(&local, gzip(&log), Some("gzip")).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(counts(&summary), (3000, 3000, 0), "{summary}");
+    assert_eq!(summary["files_read"], 1);
+    let pairs = local.published_pairs();
+    assert_eq!(pairs.len(), 3000);
+    assert!(pairs.iter().any(|(trace, _)| trace == "ct-2999"));
+
+    let (status, summary) = post(&local, log, None).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        counts(&summary),
+        (3000, 0, 3000),
+        "the plain file again publishes nothing"
+    );
+}
+
+#[tokio::test]
+async fn cts_trace_files_as_lines_as_an_array_and_as_traces_are_taken() {
+    let local = Local::new();
+    local
+        .create_complete(
+            CTS_PROJECT,
+            "ecs",
+            "urn:smn:eu-west-1:24edf66e79d04187acb99a463e610764:ecs",
+        )
+        .await;
+    let lines = cts_traces("line", 5).join("\n");
+    let array = format!("[{}]", cts_traces("array", 4).join(","));
+    let traces = format!(r#"{{"traces": [{}]}}"#, cts_traces("traces", 3).join(","));
+    for (body, n) in [(lines.clone(), 5), (array, 4), (traces.clone(), 3)] {
+        let (status, summary) = post(&local, body.into_bytes(), None).await;
+        assert_eq!(status, 200, "{summary}");
+        assert_eq!(counts(&summary), (n, n, 0), "{summary}");
+    }
+    let (status, summary) = post(&local, gzip(lines.as_bytes()), Some("gzip")).await;
+    assert_eq!((status, counts(&summary)), (200, (5, 0, 5)), "{summary}");
+    let (status, summary) = post(&local, gzip(traces.as_bytes()), Some("GZIP")).await;
+    assert_eq!((status, counts(&summary)), (200, (3, 0, 3)), "{summary}");
+    assert_eq!(local.published_pairs().len(), 12);
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_is_refused_and_broken_files_are_bad_requests() {
+    let local = Local::new();
+    // 72 gzip members of 16 MiB of spaces each: about 1.2 GiB once inflated, 1.2 MB sent.
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![b' '; 16 << 20]).unwrap();
+    let member = encoder.finish().unwrap();
+    let bomb: Vec<u8> = member
+        .iter()
+        .copied()
+        .cycle()
+        .take(member.len() * 72)
+        .collect();
+    assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+    let (status, error) = post(&local, bomb, Some("gzip")).await;
+    assert_eq!(status, 413, "{error}");
+    assert_eq!(error["error_code"], "CTS.0413");
+    assert!(
+        error["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("inflates to more than"),
+        "{error}"
+    );
+
+    let mut corrupt = gzip(&cloudtrail_log(50));
+    let middle = corrupt.len() / 2;
+    corrupt[middle..middle + 8].copy_from_slice(b"garbage!");
+    let truncated = gzip(&cloudtrail_log(50))[..300].to_vec();
+    let cases: [(Vec<u8>, Option<&str>, u16); 4] = [
+        (corrupt, Some("gzip"), 400),
+        (truncated, Some("gzip"), 400),
+        (b"[{\"trace_id\": \"x\"".to_vec(), None, 400),
+        (b"[]".to_vec(), Some("br"), 415),
+    ];
+    for (body, encoding, expected) in cases {
+        let (status, error) = post(&local, body, encoding).await;
+        assert_eq!(status, expected, "{error}");
+        assert!(error["error_msg"].is_string(), "{error}");
+    }
+}
