@@ -94,12 +94,14 @@ const fn by_length<const N: usize>(
 }
 
 /// Expands the table. Identity fields say who and what a trace is (`required` ones must be
-/// present); nested fields are read from an object member (`user` . `name`); filter fields
+/// present); nested fields are read from an object member (`user` . `name`); other fields are
+/// only read; filter fields
 /// are what conditions compare, each with its value rule and the message naming it.
 macro_rules! trace_fields {
     (
         identity { $( $iv:ident $im:ident $ikey:literal $presence:ident, )* }
         nested { $( $(#[$ndoc:meta])* $nv:ident $nm:ident $nkey:literal . $ninner:literal, )* }
+        other { $( $(#[$odoc:meta])* $ov:ident $om:ident $okey:literal, )* }
         filter { $( $fv:ident $fm:ident $fkey:literal, |$v:ident, $len:ident| $rule:expr, $msg:literal; )* }
     ) => {
         /// The fields of a trace that routing, matching and the message need, borrowed from its
@@ -109,17 +111,19 @@ macro_rules! trace_fields {
         pub struct TraceView<'a> {
             $( pub $im: Option<Cow<'a, str>>, )*
             $( $(#[$ndoc])* pub $nm: Option<Cow<'a, str>>, )*
+            $( $(#[$odoc])* pub $om: Option<Cow<'a, str>>, )*
             $( pub $fm: Option<Cow<'a, str>>, )*
         }
 
         /// A field the scanner keeps, by its key at the trace's top level.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub(crate) enum Field { $($iv,)* $($nv,)* $($fv,)* }
+        pub(crate) enum Field { $($iv,)* $($nv,)* $($ov,)* $($fv,)* }
 
         impl Field {
-            const ALL: [Field; FIELD_COUNT] = [$(Field::$iv,)* $(Field::$nv,)* $(Field::$fv,)*];
+            const ALL: [Field; FIELD_COUNT] =
+                [$(Field::$iv,)* $(Field::$nv,)* $(Field::$ov,)* $(Field::$fv,)*];
             const KEYS: [&'static [u8]; FIELD_COUNT] =
-                [$($ikey.as_bytes(),)* $($nkey.as_bytes(),)* $($fkey.as_bytes(),)*];
+                [$($ikey.as_bytes(),)* $($nkey.as_bytes(),)* $($okey.as_bytes(),)* $($fkey.as_bytes(),)*];
 
             /// The member of an object value that holds a nested field's text.
             pub(crate) fn nested(self) -> Option<&'static [u8]> {
@@ -139,7 +143,7 @@ macro_rules! trace_fields {
         }
 
         /// How many fields a view holds.
-        pub(crate) const FIELD_COUNT: usize = [$($ikey,)* $($nkey,)* $($fkey,)*].len();
+        pub(crate) const FIELD_COUNT: usize = [$($ikey,)* $($nkey,)* $($okey,)* $($fkey,)*].len();
 
         impl<'a> TraceView<'a> {
             /// The value a filter condition on `field` compares against.
@@ -153,19 +157,20 @@ macro_rules! trace_fields {
                 match field {
                     $( Field::$iv => &mut self.$im, )*
                     $( Field::$nv => &mut self.$nm, )*
+                    $( Field::$ov => &mut self.$om, )*
                     $( Field::$fv => &mut self.$fm, )*
                 }
             }
 
             /// Every field, in [`Field`]'s order.
             pub(crate) fn slots(&self) -> [&Option<Cow<'a, str>>; FIELD_COUNT] {
-                [$(&self.$im,)* $(&self.$nm,)* $(&self.$fm,)*]
+                [$(&self.$im,)* $(&self.$nm,)* $(&self.$om,)* $(&self.$fm,)*]
             }
 
             /// The view of [`Self::slots`].
             pub(crate) fn from_slots(slots: [Option<Cow<'a, str>>; FIELD_COUNT]) -> Self {
-                let [$($im,)* $($nm,)* $($fm,)*] = slots;
-                TraceView { $($im,)* $($nm,)* $($fm,)* }
+                let [$($im,)* $($nm,)* $($om,)* $($fm,)*] = slots;
+                TraceView { $($im,)* $($nm,)* $($om,)* $($fm,)* }
             }
 
             /// Identity fields must be non-empty strings, and the required ones present.
@@ -236,6 +241,10 @@ trace_fields! {
         /// `user.name`.
         User user_name "user" . "name",
     }
+    other {
+        /// When the call was made, in epoch milliseconds (its JSON text): backtests count by it.
+        Time time "time",
+    }
     filter {
         ApiVersion api_version "api_version",
             |v, len| len <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
@@ -291,7 +300,7 @@ mod tests {
         }
         for not_a_field in [
             "",
-            "time",
+            "times",
             "trace_idx",
             "request",
             "source_ip",
