@@ -54,6 +54,33 @@ impl S3Objects {
         }
         Ok(objects)
     }
+
+    /// Writes `bytes` as the object `bucket`/`key`.
+    pub async fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), ObjectError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| ObjectError::Failed {
+                object: format!("s3://{bucket}/{key}"),
+                cause: Cause::new(e),
+            })
+    }
+
+    /// The whole object, for small ones (a backtest's tallies).
+    pub async fn read_all(&self, object: &StoredObject) -> Result<Vec<u8>, ObjectError> {
+        let mut body = self.open(object).await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next_chunk().await? {
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
 }
 
 #[async_trait]

@@ -29,10 +29,14 @@ const DAY_MS: i64 = 86_400_000;
 #[derive(Debug)]
 pub struct BacktestRules {
     compiled: CompiledRules,
+    /// The project whose traces count (stored rules fire on their project's traces only);
+    /// `None`: every trace (rules written for the backtest belong to no project).
+    project: Option<String>,
 }
 
 impl BacktestRules {
-    pub fn new(rules: &[Notification]) -> Result<Self, TooManyRules> {
+    /// `rules` over the traces of `project`, or of every project.
+    pub fn new(rules: &[Notification], project: Option<&str>) -> Result<Self, TooManyRules> {
         let as_enabled: Vec<Notification> = rules
             .iter()
             .map(|r| {
@@ -46,6 +50,7 @@ impl BacktestRules {
             .collect();
         Ok(BacktestRules {
             compiled: CompiledRules::compile(&as_enabled)?,
+            project: project.map(str::to_owned),
         })
     }
 
@@ -70,6 +75,28 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
+    /// Reads a bound: epoch milliseconds, a day (`2026-11-01`, its start) or a UTC time
+    /// (`2026-11-01T12:00:00Z`).
+    pub fn parse_bound(text: &str) -> Option<i64> {
+        if let Ok(ms) = text.parse::<i64>() {
+            return Some(ms);
+        }
+        let (date, time) = text.split_once('T').unwrap_or((text, "00:00:00Z"));
+        let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+        let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+        let time = time.strip_suffix('Z')?;
+        let mut t = time.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+        let (h, min, sec) = (
+            t.next()??,
+            t.next().unwrap_or(Some(0))?,
+            t.next().unwrap_or(Some(0))?,
+        );
+        if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
+            return None;
+        }
+        Some((days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + sec) * 1000)
+    }
+
     fn holds(&self, time_ms: Option<i64>) -> bool {
         match time_ms {
             None => self.from_ms.is_none() && self.to_ms.is_none(),
@@ -89,9 +116,20 @@ pub struct Tally {
     pub records_refused: u64,
     /// Traces outside the time range.
     pub out_of_range: u64,
+    /// Traces of other projects than the rules'.
+    pub other_projects: u64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
+    /// Files that could not be read to their end (their records before the fault count).
+    pub failed_files: Vec<FailedFile>,
     pub rules: Vec<RuleTally>,
+}
+
+/// A file that could not be read to its end, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedFile {
+    pub file: String,
+    pub error: String,
 }
 
 /// One rule's counts.
@@ -147,6 +185,14 @@ impl Tally {
     /// Counts one trace against every rule.
     pub fn add(&mut self, rules: &BacktestRules, range: &TimeRange, trace: &Trace) {
         self.records += 1;
+        if rules
+            .project
+            .as_deref()
+            .is_some_and(|p| p != trace.project_id())
+        {
+            self.other_projects += 1;
+            return;
+        }
         let view = trace.view();
         let time_ms = view.time.as_deref().and_then(parse_ms);
         if !range.holds(time_ms) {
@@ -172,8 +218,11 @@ impl Tally {
         self.records += other.records;
         self.records_refused += other.records_refused;
         self.out_of_range += other.out_of_range;
+        self.other_projects += other.other_projects;
         self.first_ms = min_some(self.first_ms, other.first_ms, i64::min);
         self.last_ms = min_some(self.last_ms, other.last_ms, i64::max);
+        self.failed_files.extend(other.failed_files);
+        self.failed_files.sort_by(|a, b| a.file.cmp(&b.file));
         for (mine, theirs) in self.rules.iter_mut().zip(other.rules) {
             mine.merge(theirs);
         }
@@ -187,8 +236,10 @@ impl Tally {
             records: self.records,
             records_refused: self.records_refused,
             out_of_range: self.out_of_range,
+            other_projects: self.other_projects,
             first_trace: self.first_ms.map(iso_time),
             last_trace: self.last_ms.map(iso_time),
+            failed_files: self.failed_files.clone(),
             rules: rules
                 .rules()
                 .iter()
@@ -349,6 +400,16 @@ fn parse_ms(text: &str) -> Option<i64> {
         .or_else(|| text.parse::<f64>().ok().map(|f| f as i64))
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 fn iso_day(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
@@ -373,8 +434,10 @@ pub struct Report {
     pub records: u64,
     pub records_refused: u64,
     pub out_of_range: u64,
+    pub other_projects: u64,
     pub first_trace: Option<String>,
     pub last_trace: Option<String>,
+    pub failed_files: Vec<FailedFile>,
     pub rules: Vec<RuleReport>,
 }
 

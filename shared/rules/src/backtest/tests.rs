@@ -23,7 +23,7 @@ fn rules() -> BacktestRules {
             "digest": {"window_seconds": 60, "max_messages": 2}})),
         rule("deletes", json!({"operation_type": "customized",
             "operations": [{"service_type": "ECS", "resource_type": "ecs", "trace_names": ["deleteServer"]}]})),
-    ])
+    ], None)
     .unwrap()
 }
 
@@ -130,7 +130,8 @@ fn tallies_of_parts_merge_to_the_tally_of_the_whole_in_any_order() {
         first.merge(second).unwrap();
         assert_eq!(first, whole, "cut at {cut}");
     }
-    let other = BacktestRules::new(&[rule("x", json!({"operation_type": "complete"}))]).unwrap();
+    let other =
+        BacktestRules::new(&[rule("x", json!({"operation_type": "complete"}))], None).unwrap();
     assert!(Tally::new(&rules).merge(Tally::new(&other)).is_err());
 }
 
@@ -162,5 +163,40 @@ fn disabled_rules_and_rules_without_a_topic_are_backtested_too() {
     assert_eq!(
         report.rules.iter().map(|r| r.matches).collect::<Vec<_>>(),
         [8, 8]
+    );
+}
+
+#[test]
+fn range_bounds_read_as_days_times_or_milliseconds() {
+    assert_eq!(TimeRange::parse_bound("2025-12-01"), Some(T0));
+    assert_eq!(
+        TimeRange::parse_bound("2025-12-01T00:01:05Z"),
+        Some(T0 + 65_000)
+    );
+    assert_eq!(TimeRange::parse_bound(&T0.to_string()), Some(T0));
+    assert_eq!(TimeRange::parse_bound("1970-01-01"), Some(0));
+    assert_eq!(TimeRange::parse_bound("2024-02-29"), Some(19_782 * DAY_MS));
+    for bad in [
+        "2025-13-01",
+        "yesterday",
+        "2025-12-01T25:00:00Z",
+        "2025-12-01T10:00:00",
+    ] {
+        assert_eq!(TimeRange::parse_bound(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn stored_rules_count_their_projects_traces_only() {
+    let all = rule("all", json!({"operation_type": "complete"}));
+    let mut other = traces();
+    other.push(Trace::from_json(r#"{"trace_id":"o","trace_name":"x","service_type":"ECS","resource_type":"ecs","project_id":"other"}"#, None).unwrap());
+    let mine = BacktestRules::new(std::slice::from_ref(&all), Some(P)).unwrap();
+    let tally = tally_of(&mine, &other, TimeRange::default());
+    assert_eq!((tally.rules[0].matches, tally.other_projects), (8, 1));
+    let any = BacktestRules::new(&[all], None).unwrap();
+    assert_eq!(
+        tally_of(&any, &other, TimeRange::default()).rules[0].matches,
+        9
     );
 }
