@@ -7,11 +7,20 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: sam-build bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
+.PHONY: backtest sam-build bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
 	PORT=$(PORT) DATA_DIR=$(DATA_DIR) cargo run --profile local -p local-server
+
+## What rules would have sent over an archive: ARCHIVE=<folder | s3://bucket/prefix>, and PROJECT=<id>
+## (its stored rules in $(DATA_DIR), or in TABLE=<DynamoDB table>) or RULES=<file of rule bodies>;
+## FROM / TO bound the time. The report (JSON) goes to stdout. Read-only.
+backtest:
+	@test -n "$(ARCHIVE)" || { echo "make backtest ARCHIVE=<folder | s3://bucket/prefix> (PROJECT=<id> | RULES=<file>) [FROM=..] [TO=..]"; exit 2; }
+	cargo run -q --profile local -p backtest --bin backtest -- --archive "$(ARCHIVE)" \
+	  $(if $(PROJECT),--project "$(PROJECT)" --data-dir "$(DATA_DIR)") $(if $(TABLE),--table "$(TABLE)") \
+	  $(if $(RULES),--rules "$(RULES)") $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)")
 
 ## Everything CI runs.
 test: lint template unit arm64 api-clients console lambda-smoke bench-check

@@ -84,7 +84,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-async fn load_rules(args: &Args, aws: &aws_config::SdkConfig) -> Result<BacktestRules, String> {
+async fn load_rules(args: &Args) -> Result<BacktestRules, String> {
     if let Some(path) = &args.rules {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let bodies: Vec<serde_json::Value> = serde_json::from_str(&text)
@@ -93,10 +93,13 @@ async fn load_rules(args: &Args, aws: &aws_config::SdkConfig) -> Result<Backtest
     }
     let project = args.project.as_deref().expect("checked by parse_args");
     let store: Arc<dyn NotificationStore> = match &args.table {
-        Some(table) => Arc::new(aws_adapters::DynamoDbStore::new(
-            aws_adapters::dynamodb::Client::new(aws),
-            table,
-        )),
+        Some(table) => {
+            let aws = aws_adapters::config::loader().load().await;
+            Arc::new(aws_adapters::DynamoDbStore::new(
+                aws_adapters::dynamodb::Client::new(&aws),
+                table,
+            ))
+        }
         None => {
             let dir = args
                 .data_dir
@@ -119,14 +122,14 @@ async fn load_rules(args: &Args, aws: &aws_config::SdkConfig) -> Result<Backtest
 }
 
 async fn run(args: Args) -> Result<String, String> {
-    let aws = aws_adapters::config::loader().load().await;
-    let rules = Arc::new(load_rules(&args, &aws).await?);
+    let rules = Arc::new(load_rules(&args).await?);
     let archive = args.archive.as_deref().expect("checked by parse_args");
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let tally: Tally = match s3::parse_url(archive) {
         Some((bucket, prefix)) => {
+            let aws = aws_adapters::config::loader().load().await;
             let objects = aws_adapters::S3Objects::new(aws_adapters::s3_client(&aws));
             let files = s3::trace_files(&objects, bucket, prefix).await?;
             let progress = Arc::new(Progress::new(files.len()));

@@ -154,10 +154,13 @@ fn disabled_rules_and_rules_without_a_topic_are_backtested_too() {
         json!({"operation_type": "complete", "topic_id": format!("urn:smn:eu-west-1:{P}:t")}),
     );
     disabled.status = Status::Disabled;
-    let rules = BacktestRules::new(&[
-        disabled,
-        rule("no_topic", json!({"operation_type": "complete"})),
-    ])
+    let rules = BacktestRules::new(
+        &[
+            disabled,
+            rule("no_topic", json!({"operation_type": "complete"})),
+        ],
+        None,
+    )
     .unwrap();
     let report = tally_of(&rules, &traces(), TimeRange::default()).report(&rules);
     assert_eq!(
