@@ -7,7 +7,7 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: backtest sam-build bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
+.PHONY: backtest backtest-aws sam-build bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
@@ -21,6 +21,12 @@ backtest:
 	cargo run -q --profile local -p backtest --bin backtest -- --archive "$(ARCHIVE)" \
 	  $(if $(PROJECT),--project "$(PROJECT)" --data-dir "$(DATA_DIR)") $(if $(TABLE),--table "$(TABLE)") \
 	  $(if $(RULES),--rules "$(RULES)") $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)")
+
+## The same on AWS at scale: the deployed Distributed Map over PREFIX of the trace bucket (STACK, default
+## key-event-notifications), with PROJECT or RULES, FROM, TO; waits, then prints the report.
+backtest-aws: venv
+	.venv/bin/python scripts/backtest-aws.py --prefix "$(PREFIX)" --stack "$(or $(STACK),key-event-notifications)" \
+	  $(if $(PROJECT),--project "$(PROJECT)") $(if $(RULES),--rules "$(RULES)") $(if $(FROM),--from "$(FROM)") $(if $(TO),--to "$(TO)")
 
 ## Everything CI runs.
 test: lint template unit arm64 api-clients console lambda-smoke bench-check

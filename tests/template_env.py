@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every environment variable a function reads is set for it by template.yaml, and every
 variable the template sets is read. Functions are matched to their crates by the
-`BuildProperties: Binary` name (functions/<name>/src)."""
+`BuildProperties: Binary` name: functions/<name>/src, or the crate whose src/bin/<name>.rs it is
+(its library and that binary)."""
 import pathlib
 import re
 import sys
@@ -21,7 +22,12 @@ for name, resource in template["Resources"].items():
     if resource["Type"] != "AWS::Serverless::Function":
         continue
     binary = resource["Metadata"]["BuildProperties"]["Binary"]
-    source = "".join(p.read_text() for p in (root / "functions" / binary / "src").rglob("*.rs"))
+    crate = root / "functions" / binary
+    bin_file = binary.replace("-", "_") + ".rs"
+    if not crate.exists():
+        crate = next(c for c in (root / "functions").iterdir() if (c / "src" / "bin" / bin_file).exists())
+    files = [p for p in (crate / "src").rglob("*.rs") if "bin" not in p.parts or p.name == bin_file]
+    source = "".join(p.read_text() for p in files)
     read = set(READ.findall(source)) - RUNTIME
     set_ = set(resource["Properties"].get("Environment", {}).get("Variables", {}))
     if read == set_:
