@@ -7,9 +7,11 @@
 //! cores ([`folder`]), an S3 prefix ([`s3`]), and at scale a Step Functions Distributed Map
 //! whose children each tally a batch of objects ([`distributed`]).
 
+#[cfg(feature = "adapters")]
 pub mod distributed;
 pub mod engine;
 pub mod folder;
 pub mod progress;
 pub mod rules_source;
+#[cfg(feature = "adapters")]
 pub mod s3;

@@ -1,8 +1,10 @@
 //! AWS CloudTrail records normalized to CTS traces, so that one set of rules covers both. The
 //! normalized trace keeps the whole record under `cloudtrail`.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{Trace, TraceError};
@@ -10,129 +12,242 @@ use super::{Trace, TraceError};
 /// Normalizes one CloudTrail record (contract part 2). The trace's project is the record's
 /// `recipientAccountId`, else the one its envelope names. A record trimmed of its `eventID` (as
 /// people paste them) gets an id derived from its bytes, so that a resend is still one trace.
+///
+/// Only the fields a trace takes are read (the rest of the record is skipped, not built), and
+/// the trace's own fields are written straight out, keys in order, before the record itself.
 pub fn normalize(record: &RawValue, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
-    let r: Map<String, Value> = serde_json::from_str(record.get())
-        .map_err(|_| TraceError::Unsupported("a CloudTrail record must be a JSON object".into()))?;
-    let text = |key: &'static str| -> Result<&str, TraceError> {
-        match r.get(key) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s),
-            None | Some(Value::Null) => Err(TraceError::Missing(key)),
-            Some(_) => Err(TraceError::NotAString(key)),
-        }
-    };
-    let event_source = text("eventSource")?;
-    let service_label = event_source.split('.').next().unwrap_or(event_source);
-    let resource_type = r
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|rs| rs.iter().find_map(|x| x.get("type")?.as_str()))
-        .map(|t| t.rsplit("::").next().unwrap_or(t).to_lowercase())
+    normalize_text(record.get(), envelope_project)
+}
+
+/// [`normalize`] of a record's text, which the parse that reads its fields also validates.
+pub(crate) fn normalize_text(
+    record: &str,
+    envelope_project: Option<&str>,
+) -> Result<Trace, TraceError> {
+    let not_an_object =
+        || TraceError::Unsupported("a CloudTrail record must be a JSON object".into());
+    // A struct would also take an array, its fields in order.
+    if !record.trim_start().starts_with('{') {
+        return Err(not_an_object());
+    }
+    let r: Record<'_> = serde_json::from_str(record).map_err(|_| not_an_object())?;
+    let event_source = required(r.event_source, "eventSource")?;
+    let service_label = event_source.split('.').next().unwrap_or(&event_source);
+    let resources: Vec<Resource<'_>> = r
+        .resources
+        .and_then(|rs| serde_json::from_str::<Vec<&RawValue>>(rs.get()).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|x| serde_json::from_str(x.get()).ok())
+        .collect();
+    let resource_type = resources
+        .iter()
+        .find_map(|x| text(x.kind))
+        .map(|t| t.rsplit("::").next().unwrap_or(&t).to_lowercase())
         .unwrap_or_else(|| service_label.to_owned());
-    let identity = r.get("userIdentity").cloned().unwrap_or(Value::Null);
-    let id_str = |key: &str| identity.get(key).and_then(Value::as_str);
-    let user_name = id_str("userName").map(str::to_owned).or_else(|| {
-        let arn = id_str("arn")?;
+    let identity: Identity<'_> = r
+        .user_identity
+        .and_then(|i| serde_json::from_str(i.get()).ok())
+        .unwrap_or_default();
+    let user_name = text(identity.user_name).or_else(|| {
+        let arn = text(identity.arn)?;
         Some(match arn.rsplit_once('/') {
-            Some((_, name)) => name.to_owned(),
-            None => arn.rsplit(':').next().unwrap_or(arn).to_owned(),
+            Some((_, name)) => Cow::Owned(name.to_owned()),
+            None => Cow::Owned(arn.rsplit(':').next().unwrap_or(&arn).to_owned()),
         })
     });
-    let error_code = r.get("errorCode").and_then(Value::as_str);
-    let event_type = r.get("eventType").and_then(Value::as_str);
-    let from_console = matches!(
-        r.get("sessionCredentialFromConsole"),
-        Some(Value::Bool(true))
-    ) || r
-        .get("sessionCredentialFromConsole")
-        .and_then(Value::as_str)
-        == Some("true");
-    let trace_type = match event_type {
+    let error_code = text(r.error_code);
+    let from_console = r
+        .session_credential_from_console
+        .is_some_and(|v| matches!(v.get(), "true" | "\"true\""));
+    let trace_type = match text(r.event_type).as_deref() {
         Some("AwsConsoleSignIn") => "ConsoleAction",
         _ if from_console => "ConsoleAction",
         Some("AwsServiceEvent") => "SystemAction",
         _ => "ApiCall",
     };
-    let mut user = Map::new();
-    if let Some(name) = user_name {
-        user.insert("name".into(), json!(name));
-    }
-    for (to, from) in [
-        ("id", "principalId"),
-        ("account_id", "accountId"),
-        ("access_key_id", "accessKeyId"),
-    ] {
-        if let Some(v) = id_str(from) {
-            user.insert(to.into(), json!(v));
-        }
-    }
-    if let Some(arn) = id_str("arn") {
-        user.insert("principal_urn".into(), json!(arn));
-    }
-    user.insert(
-        "principal_is_root_user".into(),
-        json!((id_str("type") == Some("Root")).to_string()),
-    );
-    let mut trace = Map::new();
-    let trace_id = match text("eventID") {
-        Ok(id) => id.to_owned(),
-        Err(TraceError::Missing(_)) => derived_trace_id(record.get()),
+    let trace_id = match required(r.event_id, "eventID") {
+        Ok(id) => id,
+        Err(TraceError::Missing(_)) => Cow::Owned(derived_trace_id(record)),
         Err(e) => return Err(e),
     };
-    trace.insert("trace_id".into(), json!(trace_id));
-    trace.insert("trace_name".into(), json!(text("eventName")?));
-    trace.insert(
-        "trace_rating".into(),
-        json!(if error_code.is_some() {
+    let trace_name = required(r.event_name, "eventName")?;
+    let project = match (
+        required(r.recipient_account_id, "recipientAccountId"),
+        envelope_project,
+    ) {
+        (Ok(account), _) => Some(account),
+        (Err(TraceError::Missing(_)), Some(_)) => None,
+        (Err(e), _) => return Err(e),
+    };
+
+    let mut out = Vec::with_capacity(record.len() + 640);
+    let mut object = JsonObject::new(&mut out);
+    object.text("code", error_code.as_deref().unwrap_or("200"));
+    object.text_if("message", text(r.error_message).as_deref());
+    object.text_if("project_id", project.as_deref());
+    if let Some(read_only) = r.read_only.and_then(|v| v.get().parse::<bool>().ok()) {
+        object.raw("read_only", if read_only { "true" } else { "false" });
+    }
+    object.text_if("request_id", text(r.request_id).as_deref());
+    object.text_if(
+        "resource_id",
+        resources.iter().find_map(|x| text(x.arn)).as_deref(),
+    );
+    object.text("resource_type", &resource_type);
+    object.text("service_type", &service_label.to_uppercase());
+    object.text_if("source_ip", text(r.source_ip).as_deref());
+    if let Some(ms) = text(r.event_time).as_deref().and_then(rfc3339_millis) {
+        object.raw("time", &ms.to_string());
+    }
+    object.text("trace_id", &trace_id);
+    object.text("trace_name", &trace_name);
+    object.text(
+        "trace_rating",
+        if error_code.is_some() {
             "warning"
         } else {
             "normal"
-        }),
+        },
     );
-    trace.insert("trace_type".into(), json!(trace_type));
-    trace.insert("service_type".into(), json!(service_label.to_uppercase()));
-    trace.insert("resource_type".into(), json!(resource_type));
-    if let Some(arn) = r
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|rs| rs.iter().find_map(|x| x.get("ARN")?.as_str()))
-    {
-        trace.insert("resource_id".into(), json!(arn));
-    }
-    trace.insert("code".into(), json!(error_code.unwrap_or("200")));
-    if let Some(ip) = r.get("sourceIPAddress").and_then(Value::as_str) {
-        trace.insert("source_ip".into(), json!(ip));
-    }
-    if let Some(ms) = r
-        .get("eventTime")
-        .and_then(Value::as_str)
-        .and_then(rfc3339_millis)
-    {
-        trace.insert("time".into(), json!(ms));
-    }
-    if let Some(id) = r.get("requestID").and_then(Value::as_str) {
-        trace.insert("request_id".into(), json!(id));
-    }
-    if let Some(m) = r.get("errorMessage").and_then(Value::as_str) {
-        trace.insert("message".into(), json!(m));
-    }
-    if let Some(ro) = r.get("readOnly").and_then(Value::as_bool) {
-        trace.insert("read_only".into(), json!(ro));
-    }
-    trace.insert("user".into(), Value::Object(user));
-    match (text("recipientAccountId"), envelope_project) {
-        (Ok(account), _) => {
-            trace.insert("project_id".into(), json!(account));
-        }
-        (Err(TraceError::Missing(_)), Some(_)) => {}
-        (Err(e), _) => return Err(e),
-    }
-    let mut json = serde_json::to_string(&Value::Object(trace)).unwrap_or_default();
+    object.text("trace_type", trace_type);
+    object.key("user");
+    let mut user = JsonObject::new(object.out);
+    user.text_if("access_key_id", text(identity.access_key_id).as_deref());
+    user.text_if("account_id", text(identity.account_id).as_deref());
+    user.text_if("id", text(identity.principal_id).as_deref());
+    user.text_if("name", user_name.as_deref());
+    let is_root = text(identity.kind).as_deref() == Some("Root");
+    user.text(
+        "principal_is_root_user",
+        if is_root { "true" } else { "false" },
+    );
+    user.text_if("principal_urn", text(identity.arn).as_deref());
+    user.out.push(b'}');
     // Keep the record exactly as received: append it rather than re-serializing it.
-    json.pop();
-    json.push_str(",\"cloudtrail\":");
-    json.push_str(record.get());
-    json.push('}');
+    out.extend_from_slice(b",\"cloudtrail\":");
+    out.extend_from_slice(record.as_bytes());
+    out.push(b'}');
+    let json = String::from_utf8(out).expect("JSON written from UTF-8 text");
     Trace::from_json(json, envelope_project)
+}
+
+/// The fields of a record a trace takes, each left raw until read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Record<'a> {
+    #[serde(borrow, default)]
+    event_source: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_name: Option<&'a RawValue>,
+    #[serde(rename = "eventID", borrow, default)]
+    event_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_type: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    event_time: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error_code: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error_message: Option<&'a RawValue>,
+    #[serde(rename = "sourceIPAddress", borrow, default)]
+    source_ip: Option<&'a RawValue>,
+    #[serde(rename = "requestID", borrow, default)]
+    request_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    read_only: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    recipient_account_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    session_credential_from_console: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    user_identity: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    resources: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    principal_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    arn: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    account_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    access_key_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    user_name: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Resource<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<&'a RawValue>,
+    #[serde(rename = "ARN", borrow, default)]
+    arn: Option<&'a RawValue>,
+}
+
+/// A raw value's text when it is a string.
+fn text<'a>(raw: Option<&'a RawValue>) -> Option<Cow<'a, str>> {
+    let raw = raw?;
+    if !raw.get().starts_with('"') {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
+}
+
+/// A field that must be a non-empty string: missing when absent or null.
+fn required<'a>(raw: Option<&'a RawValue>, key: &'static str) -> Result<Cow<'a, str>, TraceError> {
+    match raw {
+        None => Err(TraceError::Missing(key)),
+        Some(v) if v.get() == "null" => Err(TraceError::Missing(key)),
+        Some(v) => text(Some(v))
+            .filter(|s| !s.is_empty())
+            .ok_or(TraceError::NotAString(key)),
+    }
+}
+
+/// Writes a JSON object's members in the order given.
+struct JsonObject<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> JsonObject<'o> {
+    fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        JsonObject { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn raw(&mut self, key: &str, json: &str) {
+        self.key(key);
+        self.out.extend_from_slice(json.as_bytes());
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        self.key(key);
+        serde_json::to_writer(&mut *self.out, value).expect("writing to memory does not fail");
+    }
+
+    fn text_if(&mut self, key: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.text(key, v);
+        }
+    }
 }
 
 /// A UUID-shaped id from the SHA-256 of the record's bytes: the same record, the same id.
@@ -191,6 +306,202 @@ fn rfc3339_millis(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Map, Value};
+
+    /// The first implementation (a whole-record DOM), kept as the oracle of the one above. The trace's project is the record's
+    /// `recipientAccountId`, else the one its envelope names. A record trimmed of its `eventID` (as
+    /// people paste them) gets an id derived from its bytes, so that a resend is still one trace.
+    fn reference(record: &RawValue, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
+        let r: Map<String, Value> = serde_json::from_str(record.get()).map_err(|_| {
+            TraceError::Unsupported("a CloudTrail record must be a JSON object".into())
+        })?;
+        let text = |key: &'static str| -> Result<&str, TraceError> {
+            match r.get(key) {
+                Some(Value::String(s)) if !s.is_empty() => Ok(s),
+                None | Some(Value::Null) => Err(TraceError::Missing(key)),
+                Some(_) => Err(TraceError::NotAString(key)),
+            }
+        };
+        let event_source = text("eventSource")?;
+        let service_label = event_source.split('.').next().unwrap_or(event_source);
+        let resource_type = r
+            .get("resources")
+            .and_then(Value::as_array)
+            .and_then(|rs| rs.iter().find_map(|x| x.get("type")?.as_str()))
+            .map(|t| t.rsplit("::").next().unwrap_or(t).to_lowercase())
+            .unwrap_or_else(|| service_label.to_owned());
+        let identity = r.get("userIdentity").cloned().unwrap_or(Value::Null);
+        let id_str = |key: &str| identity.get(key).and_then(Value::as_str);
+        let user_name = id_str("userName").map(str::to_owned).or_else(|| {
+            let arn = id_str("arn")?;
+            Some(match arn.rsplit_once('/') {
+                Some((_, name)) => name.to_owned(),
+                None => arn.rsplit(':').next().unwrap_or(arn).to_owned(),
+            })
+        });
+        let error_code = r.get("errorCode").and_then(Value::as_str);
+        let event_type = r.get("eventType").and_then(Value::as_str);
+        let from_console = matches!(
+            r.get("sessionCredentialFromConsole"),
+            Some(Value::Bool(true))
+        ) || r
+            .get("sessionCredentialFromConsole")
+            .and_then(Value::as_str)
+            == Some("true");
+        let trace_type = match event_type {
+            Some("AwsConsoleSignIn") => "ConsoleAction",
+            _ if from_console => "ConsoleAction",
+            Some("AwsServiceEvent") => "SystemAction",
+            _ => "ApiCall",
+        };
+        let mut user = Map::new();
+        if let Some(name) = user_name {
+            user.insert("name".into(), json!(name));
+        }
+        for (to, from) in [
+            ("id", "principalId"),
+            ("account_id", "accountId"),
+            ("access_key_id", "accessKeyId"),
+        ] {
+            if let Some(v) = id_str(from) {
+                user.insert(to.into(), json!(v));
+            }
+        }
+        if let Some(arn) = id_str("arn") {
+            user.insert("principal_urn".into(), json!(arn));
+        }
+        user.insert(
+            "principal_is_root_user".into(),
+            json!((id_str("type") == Some("Root")).to_string()),
+        );
+        let mut trace = Map::new();
+        let trace_id = match text("eventID") {
+            Ok(id) => id.to_owned(),
+            Err(TraceError::Missing(_)) => derived_trace_id(record.get()),
+            Err(e) => return Err(e),
+        };
+        trace.insert("trace_id".into(), json!(trace_id));
+        trace.insert("trace_name".into(), json!(text("eventName")?));
+        trace.insert(
+            "trace_rating".into(),
+            json!(if error_code.is_some() {
+                "warning"
+            } else {
+                "normal"
+            }),
+        );
+        trace.insert("trace_type".into(), json!(trace_type));
+        trace.insert("service_type".into(), json!(service_label.to_uppercase()));
+        trace.insert("resource_type".into(), json!(resource_type));
+        if let Some(arn) = r
+            .get("resources")
+            .and_then(Value::as_array)
+            .and_then(|rs| rs.iter().find_map(|x| x.get("ARN")?.as_str()))
+        {
+            trace.insert("resource_id".into(), json!(arn));
+        }
+        trace.insert("code".into(), json!(error_code.unwrap_or("200")));
+        if let Some(ip) = r.get("sourceIPAddress").and_then(Value::as_str) {
+            trace.insert("source_ip".into(), json!(ip));
+        }
+        if let Some(ms) = r
+            .get("eventTime")
+            .and_then(Value::as_str)
+            .and_then(rfc3339_millis)
+        {
+            trace.insert("time".into(), json!(ms));
+        }
+        if let Some(id) = r.get("requestID").and_then(Value::as_str) {
+            trace.insert("request_id".into(), json!(id));
+        }
+        if let Some(m) = r.get("errorMessage").and_then(Value::as_str) {
+            trace.insert("message".into(), json!(m));
+        }
+        if let Some(ro) = r.get("readOnly").and_then(Value::as_bool) {
+            trace.insert("read_only".into(), json!(ro));
+        }
+        trace.insert("user".into(), Value::Object(user));
+        match (text("recipientAccountId"), envelope_project) {
+            (Ok(account), _) => {
+                trace.insert("project_id".into(), json!(account));
+            }
+            (Err(TraceError::Missing(_)), Some(_)) => {}
+            (Err(e), _) => return Err(e),
+        }
+        let mut json = serde_json::to_string(&Value::Object(trace)).unwrap_or_default();
+        // Keep the record exactly as received: append it rather than re-serializing it.
+        json.pop();
+        json.push_str(",\"cloudtrail\":");
+        json.push_str(record.get());
+        json.push('}');
+        Trace::from_json(json, envelope_project)
+    }
+
+    #[test]
+    fn the_normalized_trace_is_byte_for_byte_the_references() {
+        let sample: Value = serde_json::from_str(include_str!(
+            "../../../../events/cloudtrail-record-s3-delete-bucket-denied.json"
+        ))
+        .unwrap();
+        let mut records = vec![sample.clone()];
+        let variants: [(&str, Value); 14] = [
+            ("eventID", Value::Null),
+            ("eventID", json!(7)),
+            ("eventID", json!("")),
+            ("errorCode", Value::Null),
+            ("recipientAccountId", Value::Null),
+            ("recipientAccountId", json!(12)),
+            ("eventType", json!("AwsConsoleSignIn")),
+            ("sessionCredentialFromConsole", json!("true")),
+            (
+                "userIdentity",
+                json!({"type": "Root", "arn": "arn:aws:iam::1:root", "principalId": "1"}),
+            ),
+            ("userIdentity", json!("not an object")),
+            (
+                "resources",
+                json!([{"ARN": "arn:x"}, {"type": "AWS::EC2::Instance"}, 3]),
+            ),
+            ("eventName", json!("Put\"Quoted\\ \u{e9}v\u{e8}nement")),
+            ("readOnly", json!(true)),
+            ("eventTime", json!("2026-11-25T09:14:07.25Z")),
+        ];
+        for (key, value) in variants {
+            let mut r = sample.clone();
+            r[key] = value;
+            records.push(r);
+        }
+        let mut trimmed = sample.clone();
+        for key in [
+            "eventID",
+            "errorCode",
+            "resources",
+            "userIdentity",
+            "sourceIPAddress",
+            "requestID",
+            "readOnly",
+            "eventTime",
+            "errorMessage",
+        ] {
+            trimmed.as_object_mut().unwrap().remove(key);
+        }
+        records.push(trimmed);
+        for record in &records {
+            let raw = serde_json::value::to_raw_value(record).unwrap();
+            for project in [None, Some("p-1")] {
+                assert_eq!(
+                    normalize(&raw, project),
+                    reference(&raw, project),
+                    "{record}"
+                );
+            }
+        }
+        let not_an_object = serde_json::value::to_raw_value(&json!([1])).unwrap();
+        assert_eq!(
+            normalize(&not_an_object, None),
+            reference(&not_an_object, None)
+        );
+    }
 
     #[test]
     fn event_time_converts_to_epoch_millis() {

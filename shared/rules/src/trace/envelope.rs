@@ -205,6 +205,14 @@ fn sqs_item(r: &RawValue) -> Item {
 /// One record of a trace file: a CloudTrail record or a CTS trace (or, as anywhere, an
 /// EventBridge event carrying one).
 pub fn file_record(record: &str) -> Result<Trace, TraceError> {
+    // Most records of trace files are CloudTrail's: read one straight away (its parse checks
+    // it); a record that turns out to name no eventSource is read as any document.
+    if record.contains("\"eventSource\"") && !record.contains("\"detail-type\"") {
+        match cloudtrail::normalize_text(record, None) {
+            Err(TraceError::Missing("eventSource")) => {}
+            other => return other,
+        }
+    }
     match single(Cow::Borrowed(record), None) {
         Err(TraceError::TraceFiles(_)) => Err(TraceError::Unsupported(
             "a storage notification inside a trace file".into(),
