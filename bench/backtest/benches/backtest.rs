@@ -179,6 +179,63 @@ fn backtest_all(files: &[Vec<u8>], rules: &BacktestRules) -> Tally {
     total
 }
 
+/// Where one record's time goes, each stage over the same decompressed bytes: splitting
+/// alone, then reading each record as a trace, then tallying it (ns per record).
+fn stages(files: &[Vec<u8>], rules: &BacktestRules) {
+    let plain: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(&f[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        })
+        .collect();
+    let records = (FILES * RECORDS_PER_FILE) as f64;
+    let time = |stage: &dyn Fn(&[u8])| {
+        let started = Instant::now();
+        for file in &plain {
+            stage(file);
+        }
+        started.elapsed().as_secs_f64() * 1e9 / records
+    };
+    let each_record = |file: &[u8], on: &mut dyn FnMut(&str)| {
+        let mut reader = TraceFileReader::new(Limits::default());
+        for chunk in file.chunks(64 * 1024) {
+            reader.feed(chunk);
+            while let Some(r) = reader.next_record().unwrap() {
+                on(std::str::from_utf8(r).unwrap());
+            }
+        }
+        reader.finish();
+        while let Some(r) = reader.next_record().unwrap() {
+            on(std::str::from_utf8(r).unwrap());
+        }
+    };
+    let split = time(&|f| each_record(f, &mut |_| {}));
+    let read = time(&|f| {
+        each_record(f, &mut |r| {
+            drop(rules::trace::envelope::file_record(r).unwrap())
+        })
+    });
+    let tally = time(&|f| {
+        let mut tally = Tally::new(rules);
+        each_record(f, &mut |r| {
+            tally.add(
+                rules,
+                &TimeRange::default(),
+                &rules::trace::envelope::file_record(r).unwrap(),
+            )
+        });
+    });
+    println!(
+        "bench backtest_stages ns_per_record split={split:.0} as_trace={:.0} tally={:.0}",
+        read - split,
+        tally - read
+    );
+}
+
 /// The process's peak resident memory, from `/proc/self/status` (kB).
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -280,6 +337,8 @@ fn main() {
     );
     let matches: Vec<u64> = tally.rules.iter().map(|r| r.matches).collect();
     println!("bench backtest matches_per_rule={matches:?}");
+
+    stages(&files, &rules);
 
     let dir = tempfile::tempdir().unwrap();
     let paths: Vec<std::path::PathBuf> = files
