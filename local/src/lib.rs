@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
-use local_adapters::{FileFunctions, FileTopic, RedbStore};
+use local_adapters::{FileFunctions, FileTopic, FolderArchive, RedbStore};
 use ports::{AccessKeyFile, Cause, ConfigError, DedupKey, Targets, TraceSink};
 use rules_api::{application, AppState, Authentication, CallerPolicy, ConsoleAuth};
 use trace_handler::{Handler, InvalidatingStore};
@@ -131,6 +131,10 @@ pub fn app(config: &Config) -> Result<axum::Router, Box<dyn std::error::Error>> 
         policy: Arc::new(policy),
         topics: None,
         changes: Some(Arc::new(ChangesToHandler(handler.clone()))),
+        // Backtests through the API read the trace files put here.
+        archive: Some(Arc::new(FolderArchive::new(
+            config.data_dir.join("archive"),
+        ))),
     };
     digests::spawn(handler.clone(), config.digest_interval);
     let traces = traces::routes(handler);

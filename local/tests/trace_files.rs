@@ -1,5 +1,6 @@
 //! `POST /traces` takes whole trace files: CloudTrail log files and CTS trace files, plain or
-//! gzipped, well beyond the 1 MiB of an API body; a gzip bomb is refused, not inflated.
+//! gzipped, well beyond the 1 MiB of an API body; a gzip bomb is refused, not inflated. The
+//! API's backtest over the same files, put in the archive folder, counts what they published.
 
 mod common;
 
@@ -164,4 +165,139 @@ async fn a_gzip_bomb_is_refused_and_broken_files_are_bad_requests() {
         assert_eq!(status, expected, "{error}");
         assert!(error["error_msg"].is_string(), "{error}");
     }
+}
+
+#[tokio::test]
+async fn the_apis_backtest_of_the_archive_counts_what_posting_its_files_published() {
+    let local = Local::new();
+    let ids = [
+        local.create_complete(ACCOUNT, "trail", "urn:smn:eu-west-1:123456789012:trail").await,
+        local
+            .create(
+                ACCOUNT,
+                &json!({"notification_name": "deletes", "operation_type": "customized",
+                    "topic_id": "urn:smn:eu-west-1:123456789012:trail",
+                    "operations": [{"service_type": "S3", "resource_type": "bucket", "trace_names": ["DeleteBucket"]}]}),
+            )
+            .await,
+    ];
+    let day = local
+        .config
+        .data_dir
+        .join("archive/AWSLogs/123456789012/CloudTrail/eu-west-1/2025/11/30");
+    std::fs::create_dir_all(&day).unwrap();
+    let mut posted = 0;
+    for (i, n) in [40, 25].into_iter().enumerate() {
+        let mut log: Value = serde_json::from_slice(&cloudtrail_log(n)).unwrap();
+        for r in log["Records"].as_array_mut().unwrap() {
+            r["eventID"] = format!("{i}-{}", r["eventID"].as_str().unwrap()).into();
+        }
+        let file = gzip(&serde_json::to_vec(&log).unwrap());
+        std::fs::write(
+            day.join(format!("123456789012_CloudTrail_eu-west-1_x_{i}.json.gz")),
+            &file,
+        )
+        .unwrap();
+        let (status, summary) = post(&local, file, Some("gzip")).await;
+        assert_eq!(status, 200, "{summary}");
+        posted += summary["published"].as_u64().unwrap();
+    }
+    assert_eq!(posted, 2 * 65);
+
+    let uri = format!("/v3/{ACCOUNT}/notifications/backtest");
+    let (status, report) = local
+        .call("POST", &uri, json!({"prefix": "AWSLogs/"}).to_string())
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["files"].as_u64(), report["records"].as_u64()),
+        (Some(2), Some(65))
+    );
+    let counts: Vec<(&str, u64)> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["notification_name"].as_str().unwrap(),
+                r["messages"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let published: Vec<(String, u64)> = ["trail", "deletes"]
+        .iter()
+        .map(|name| {
+            let n = local
+                .published_lines()
+                .iter()
+                .filter(|l| {
+                    let m: Value = serde_json::from_str(l["message"].as_str().unwrap()).unwrap();
+                    m["notification"]["name"] == *name
+                })
+                .count();
+            (name.to_string(), n as u64)
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        published
+            .iter()
+            .map(|(n, c)| (n.as_str(), *c))
+            .collect::<Vec<_>>()
+    );
+
+    // One rule by id, over a range that holds nothing.
+    let body = json!({"prefix": "AWSLogs/", "notification_ids": [ids[1]], "from": "2030-01-01"});
+    let (status, report) = local.call("POST", &uri, body.to_string()).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (
+            report["rules"].as_array().unwrap().len(),
+            report["out_of_range"].as_u64()
+        ),
+        (1, Some(65))
+    );
+    // Another project's backtest sees none of this project's traces.
+    let other = local.call("POST", "/v3/other-project/notifications/backtest",
+        json!({"prefix": "", "rules": [{"notification_name": "all", "operation_type": "complete"}]}).to_string()).await;
+    assert_eq!(
+        (
+            other.0,
+            other.1["rules"][0]["matches"].as_u64(),
+            other.1["other_projects"].as_u64()
+        ),
+        (200, Some(0), Some(65))
+    );
+
+    let refusals = [
+        (json!({}), 400),
+        (json!({"prefix": 3}), 400),
+        (json!({"prefix": "", "from": "yesterday"}), 400),
+        (
+            json!({"prefix": "", "notification_ids": ["no-such-rule"]}),
+            404,
+        ),
+        (
+            json!({"prefix": "", "rules": [{"notification_name": "x"}]}),
+            400,
+        ),
+    ];
+    for (body, expected) in refusals {
+        let (status, error) = local.call("POST", &uri, body.to_string()).await;
+        assert_eq!(status, expected, "{body}: {error}");
+    }
+    for i in 0..101 {
+        std::fs::write(day.join(format!("more_{i}.json")), b"[]").unwrap();
+    }
+    let (status, error) = local
+        .call("POST", &uri, json!({"prefix": "AWSLogs/"}).to_string())
+        .await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("make backtest"),
+        "{error}"
+    );
 }

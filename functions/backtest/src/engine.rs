@@ -1,8 +1,10 @@
 //! The engine: a file's bytes, fed as they are read, tallied record by record against the
 //! rules. The same for a folder's files, an S3 object's stream and a Distributed Map batch.
 
+use ports::ObjectSource;
 use rules::backtest::{BacktestRules, FailedFile, Tally, TimeRange};
 use rules::trace::envelope::file_record;
+use rules::trace::stored::StoredObject;
 use trace_files::{FileError, Limits, TraceFileReader};
 
 /// One file being tallied.
@@ -86,6 +88,35 @@ pub fn tally_read(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => break Some(e.to_string()),
         }
+    };
+    file.finish(rules, fault)
+}
+
+/// Tallies one object of `source`, read as a stream.
+pub async fn tally_object(
+    source: &dyn ObjectSource,
+    object: &StoredObject,
+    rules: &BacktestRules,
+    range: TimeRange,
+    progress: Option<&crate::progress::Progress>,
+) -> Tally {
+    let mut file = FileTally::new(object.to_string(), rules, range);
+    let fault = match source.open(object).await {
+        Err(e) => Some(e.to_string()),
+        Ok(mut body) => loop {
+            match body.next_chunk().await {
+                Ok(None) => break None,
+                Ok(Some(chunk)) => {
+                    if let Some(p) = progress {
+                        p.read(chunk.len() as u64);
+                    }
+                    if let Err(e) = file.feed(rules, &chunk) {
+                        break Some(e.to_string());
+                    }
+                }
+                Err(e) => break Some(e.to_string()),
+            }
+        },
     };
     file.finish(rules, fault)
 }

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use aws_adapters::S3Objects;
-use ports::ObjectSource;
 use rules::backtest::{BacktestRules, Tally, TimeRange};
 use rules::trace::stored::StoredObject;
 use tokio::task::JoinSet;
 use trace_files::FileKind;
 
-use crate::engine::FileTally;
+use crate::engine::tally_object;
 use crate::progress::Progress;
 
 /// `s3://bucket/prefix`, split.
@@ -51,9 +50,9 @@ pub async fn tally_objects(
         while running.len() < concurrency.max(1) {
             let Some(file) = files.next() else { break };
             let (objects, rules, progress) = (objects.clone(), rules.clone(), progress.clone());
-            running.spawn(
-                async move { tally_object(&objects, &file, &rules, range, &progress).await },
-            );
+            running.spawn(async move {
+                tally_object(&objects, &file, &rules, range, Some(&progress)).await
+            });
         }
         let Some(done) = running.join_next().await else {
             break;
@@ -63,31 +62,4 @@ pub async fn tally_objects(
         total.merge(tally).expect("tallies of the same rules");
     }
     total
-}
-
-/// One object, read as a stream.
-pub async fn tally_object(
-    objects: &S3Objects,
-    object: &StoredObject,
-    rules: &BacktestRules,
-    range: TimeRange,
-    progress: &Progress,
-) -> Tally {
-    let mut file = FileTally::new(object.to_string(), rules, range);
-    let fault = match objects.open(object).await {
-        Err(e) => Some(e.to_string()),
-        Ok(mut body) => loop {
-            match body.next_chunk().await {
-                Ok(None) => break None,
-                Ok(Some(chunk)) => {
-                    progress.read(chunk.len() as u64);
-                    if let Err(e) = file.feed(rules, &chunk) {
-                        break Some(e.to_string());
-                    }
-                }
-                Err(e) => break Some(e.to_string()),
-            }
-        },
-    };
-    file.finish(rules, fault)
 }

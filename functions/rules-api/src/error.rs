@@ -35,6 +35,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("Content-Encoding must be gzip or identity")]
     UnsupportedEncoding,
+    /// The archive a backtest reads could not be listed.
+    #[error("the archive could not be read: {0}")]
+    ArchiveRead(String),
     /// The request was not received and answered in time (a stalled client).
     #[error("the request took longer than {0} seconds")]
     RequestTimeout(u64),
@@ -51,7 +54,9 @@ impl ApiError {
             ApiError::Store(StoreError::Write(_)) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "CTS.0004")
             }
-            ApiError::Store(StoreError::Read(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "CTS.0005"),
+            ApiError::Store(StoreError::Read(_)) | ApiError::ArchiveRead(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "CTS.0005")
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "CTS.0013"),
             ApiError::RouteNotFound(_) => (StatusCode::NOT_FOUND, "CTS.0404"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "CTS.0405"),
@@ -71,6 +76,7 @@ impl ApiError {
         match self {
             ApiError::Store(StoreError::Write(_)) => "storage write failed; retry later".into(),
             ApiError::Store(StoreError::Read(_)) => "storage read failed; retry later".into(),
+            ApiError::ArchiveRead(_) => "the archive could not be read; retry later".into(),
             other => other.to_string(),
         }
     }

@@ -3,6 +3,7 @@
 //! `cargo lambda watch` and in the local server.
 
 mod auth;
+mod backtest;
 mod console;
 mod dry_run;
 mod error;
@@ -21,7 +22,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use ports::{AccessKeys, ActivityLog, NotificationStore, TopicCheck, TraceSink};
+use ports::{AccessKeys, ActivityLog, Archive, NotificationStore, TopicCheck, TraceSink};
 use tracing::Instrument;
 
 pub use auth::{CallerName, CallerPolicy, CallerProject, SourceIp};
@@ -80,6 +81,8 @@ pub struct AppState {
     pub topics: Option<Arc<dyn TopicCheck>>,
     /// Where the traces of rule changes go; `None`: they are not traced.
     pub changes: Option<Arc<dyn TraceSink>>,
+    /// The trace files backtests read; `None`: no backtests.
+    pub archive: Option<Arc<dyn Archive>>,
 }
 
 impl AppState {
@@ -94,7 +97,14 @@ impl AppState {
             policy: Arc::new(policy),
             topics: None,
             changes: None,
+            archive: None,
         }
+    }
+
+    /// Backtests read the trace files of `archive`.
+    pub fn with_archive(mut self, archive: Arc<dyn Archive>) -> AppState {
+        self.archive = Some(archive);
+        self
     }
 
     /// Makes every rule change a trace, handed to `sink`.
@@ -173,6 +183,10 @@ fn api_routes(state: AppState) -> Router {
         .route(
             "/v3/{project_id}/notifications/test",
             axum::routing::post(dry_run::dry_run),
+        )
+        .route(
+            "/v3/{project_id}/notifications/backtest",
+            axum::routing::post(backtest::backtest),
         )
         .route(
             "/v3/{project_id}/notifications/{notification_id}/activity",

@@ -3,12 +3,13 @@
 //! keys in the rules table; `jwt` trusts API Gateway's JWT authorizer and its `PROJECT_CLAIM`.
 //! A rule's topic is checked to exist in SNS (`SMN_TOPIC_ARN_PREFIX` maps SMN URNs) when the
 //! rule is created or modified. Every rule change is a trace, sent to the trace intake queue
-//! (`TRACE_QUEUE_URL`). The console (`/console/`) is served beside the API.
+//! (`TRACE_QUEUE_URL`). Backtests read the trace bucket (`ARCHIVE_BUCKET`). The console
+//! (`/console/`) is served beside the API.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_adapters::{DynamoDbStore, SnsPublisher, TraceQueue};
+use aws_adapters::{DynamoDbStore, S3Archive, S3Objects, SnsPublisher, TraceQueue};
 use axum::Router;
 use lambda_http::{run, tracing, Error};
 use ports::CachedAccessKeys;
@@ -41,6 +42,13 @@ async fn main() -> Result<(), Error> {
             )));
         }
         _ => tracing::warn!("TRACE_QUEUE_URL is not set: rule changes are not traced"),
+    }
+    // Backtests through the API read the trace bucket, when the deployment has one.
+    if let Ok(bucket) = std::env::var("ARCHIVE_BUCKET") {
+        if !bucket.is_empty() {
+            let objects = S3Objects::new(aws_adapters::s3_client(&aws));
+            state = state.with_archive(Arc::new(S3Archive::new(objects, bucket)));
+        }
     }
     let app = match mode.as_str() {
         "aksk" => {

@@ -32,7 +32,7 @@ pub use dynamodb_store::DynamoDbStore;
 #[cfg(feature = "functions")]
 pub use lambda_invoker::{function_arn_prefix, LambdaInvoker};
 #[cfg(feature = "trace-files")]
-pub use s3_objects::{s3_client, S3Objects};
+pub use s3_objects::{s3_client, S3Archive, S3Objects};
 pub use sns_publisher::SnsPublisher;
 #[cfg(feature = "trace-queue")]
 pub use trace_queue::TraceQueue;

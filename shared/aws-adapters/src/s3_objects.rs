@@ -1,4 +1,4 @@
-//! Trace files in S3: read as a stream for the trace handler, listed for the backtest.
+//! Trace files in S3: read as a stream for the trace handler, listed for backtests.
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -6,7 +6,7 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use ports::{Cause, ObjectBody, ObjectError, ObjectSource};
+use ports::{Archive, Cause, ObjectBody, ObjectError, ObjectSource};
 use rules::trace::stored::StoredObject;
 
 /// An S3 client for `aws`: path-style addressing when an endpoint is set (moto and other local
@@ -30,6 +30,20 @@ impl S3Objects {
 
     /// Every object under `prefix`, in key order (S3 lists keys in UTF-8 byte order).
     pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<StoredObject>, ObjectError> {
+        Ok(self
+            .list_sized(bucket, prefix)
+            .await?
+            .into_iter()
+            .map(|(object, _)| object)
+            .collect())
+    }
+
+    /// [`S3Objects::list`], with each object's size.
+    pub async fn list_sized(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(StoredObject, u64)>, ObjectError> {
         let pages = self
             .client
             .list_objects_v2()
@@ -46,10 +60,11 @@ impl S3Objects {
                 cause: Cause::new(e),
             })?;
             objects.extend(page.contents().iter().filter_map(|o| {
-                Some(StoredObject {
+                let object = StoredObject {
                     bucket: bucket.to_owned(),
                     key: o.key()?.to_owned(),
-                })
+                };
+                Some((object, o.size().unwrap_or(0).max(0) as u64))
             }));
         }
         Ok(objects)
@@ -107,6 +122,40 @@ impl ObjectSource for S3Objects {
                 cause: Cause::new(e),
             }),
         }
+    }
+}
+
+/// One bucket as an [`Archive`]: the trace bucket the API backtests.
+#[derive(Debug, Clone)]
+pub struct S3Archive {
+    objects: S3Objects,
+    bucket: String,
+}
+
+impl S3Archive {
+    pub fn new(objects: S3Objects, bucket: impl Into<String>) -> Self {
+        S3Archive {
+            objects,
+            bucket: bucket.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl ObjectSource for S3Archive {
+    async fn open(&self, object: &StoredObject) -> Result<Box<dyn ObjectBody>, ObjectError> {
+        self.objects.open(object).await
+    }
+}
+
+#[async_trait]
+impl Archive for S3Archive {
+    fn name(&self) -> String {
+        format!("s3://{}", self.bucket)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<(StoredObject, u64)>, ObjectError> {
+        self.objects.list_sized(&self.bucket, prefix).await
     }
 }
 

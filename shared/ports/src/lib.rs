@@ -84,7 +84,7 @@ pub use config::{env_number, env_required, ConfigError, KeyListError};
 pub use digest::{
     is_past, Admission, CallClock, ClosedWindow, DigestLog, Ledger, WindowMatch, CLOSE_AFTER_MS,
 };
-pub use objects::{InMemoryBody, ObjectBody, ObjectError, ObjectSource};
+pub use objects::{Archive, InMemoryBody, ObjectBody, ObjectError, ObjectSource};
 pub use targets::Targets;
 
 /// Why a store call failed. Each variant maps to one status and `error_code` of the contract.

@@ -1,4 +1,5 @@
-//! Where the trace files that storage notifications name are read: S3 on AWS.
+//! Where trace files are read: the files storage notifications name (S3 on AWS), and the
+//! archives the API backtests (a bucket, or a local folder).
 
 use async_trait::async_trait;
 use rules::trace::stored::StoredObject;
@@ -27,6 +28,16 @@ pub trait ObjectBody: Send {
 #[async_trait]
 pub trait ObjectSource: Send + Sync {
     async fn open(&self, object: &StoredObject) -> Result<Box<dyn ObjectBody>, ObjectError>;
+}
+
+/// An archive of trace files: one bucket, or one folder.
+#[async_trait]
+pub trait Archive: ObjectSource {
+    /// Where it is, for messages (`s3://bucket`, a folder's path).
+    fn name(&self) -> String;
+
+    /// The objects under `prefix`, each with its size in bytes, in key order.
+    async fn list(&self, prefix: &str) -> Result<Vec<(StoredObject, u64)>, ObjectError>;
 }
 
 /// Bytes already in memory (a request's body), as one chunk.
