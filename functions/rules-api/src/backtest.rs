@@ -146,6 +146,17 @@ async fn rules_of(
                 .collect()
         }
         (None, ids) => {
+            if ids.as_ref().is_some_and(|ids| {
+                ids.is_empty() || ids.len() > rules::limits::MAX_NOTIFICATIONS_PER_PROJECT
+            }) {
+                return Err(invalid(
+                    "notification_ids",
+                    format!(
+                        "must hold 1 to {} ids",
+                        rules::limits::MAX_NOTIFICATIONS_PER_PROJECT
+                    ),
+                ));
+            }
             let stored = s.store.list(project_id).await?;
             let Some(ids) = ids else { return Ok(stored) };
             ids.iter()
