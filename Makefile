@@ -7,7 +7,7 @@ BENCH_RUNS ?= 5
 EVENTS    ?= 100000
 abs = $(abspath $(1))
 
-.PHONY: backtest backtest-aws sam-build bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
+.PHONY: backtest backtest-aws bench-backtest sam-build bench-all profile release run test lint unit arm64 api-clients console template lambda-smoke local-aws bench bench-check venv
 
 ## Serves the rules API and POST /traces on 127.0.0.1:$(PORT) with the embedded store in $(DATA_DIR).
 run:
@@ -73,7 +73,8 @@ local-aws: venv
 	scripts/local-aws.sh
 
 ## Matcher benchmark: every rules_<set>.json of $(WORKLOAD) (generated if absent), outputs in
-## $(BENCH_OUT); then the handler's whole path (SQS batches to published messages) on typical_100.
+## $(BENCH_OUT); then the handler's whole path (SQS batches to published messages) on typical_100;
+## then the backtest engine (bench-backtest).
 bench:
 	@test -f $(WORKLOAD)/events.jsonl || python3 bench/gen_workload.py $(WORKLOAD) $(EVENTS)
 	cargo bench -p rules --bench matcher -- $(call abs,$(WORKLOAD)) $(call abs,$(BENCH_OUT)) $(BENCH_RUNS)
@@ -81,6 +82,12 @@ bench:
 	@cmp -s $(BENCH_OUT)/typical_100.out $(BENCH_OUT)/handler_typical_100.out \
 	  && echo "handler_typical_100.out equals typical_100.out (sha256 $$(sha256sum < $(BENCH_OUT)/typical_100.out | cut -c1-16))" \
 	  || { echo "handler_typical_100.out differs from typical_100.out"; exit 1; }
+	$(MAKE) --no-print-directory bench-backtest
+
+## The backtest engine against the gunzip limit on generated CloudTrail log files (one core, then
+## every core), and the memory a 500 MB file holds.
+bench-backtest:
+	cargo bench -p backtest-bench --bench backtest -- $(BENCH_RUNS)
 
 ## Every benchmark: matcher (seconds, and instructions per trace under callgrind, which a busy
 ## machine does not disturb), handler cost (AWS calls per 1000 traces), cold start of the

@@ -12,7 +12,7 @@ done
 for crate in rules local-server; do
   if deps "$crate" | grep -q '^aws-sdk-'; then echo "FAIL $crate builds the AWS SDK"; fail=1; else echo "ok   $crate does not build the AWS SDK"; fi
 done
-for crate in rules handler-path-bench; do
+for crate in rules handler-path-bench backtest-bench; do
   if deps "$crate" normal,dev | grep -q '^aws-sdk-'; then echo "FAIL make bench builds the AWS SDK through $crate"; fail=1; else echo "ok   make bench builds no AWS SDK through $crate"; fi
 done
 exit $fail
