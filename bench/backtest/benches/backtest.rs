@@ -216,7 +216,7 @@ fn stages(files: &[Vec<u8>], rules: &BacktestRules) {
     let split = time(&|f| each_record(f, &mut |_| {}));
     let read = time(&|f| {
         each_record(f, &mut |r| {
-            drop(rules::trace::envelope::file_record(r).unwrap())
+            drop(rules::trace::envelope::read_file_record(r).unwrap())
         })
     });
     let tally = time(&|f| {
@@ -225,7 +225,7 @@ fn stages(files: &[Vec<u8>], rules: &BacktestRules) {
             tally.add(
                 rules,
                 &TimeRange::default(),
-                &rules::trace::envelope::file_record(r).unwrap(),
+                &rules::trace::envelope::read_file_record(r).unwrap(),
             )
         });
     });

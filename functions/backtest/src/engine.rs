@@ -3,7 +3,7 @@
 
 use ports::ObjectSource;
 use rules::backtest::{BacktestRules, FailedFile, Tally, TimeRange};
-use rules::trace::envelope::file_record;
+use rules::trace::envelope::read_file_record;
 use rules::trace::stored::StoredObject;
 use trace_files::{FileError, Limits, TraceFileReader};
 
@@ -57,7 +57,7 @@ impl FileTally {
 
     fn drain(&mut self, rules: &BacktestRules) -> Result<(), FileError> {
         while let Some(record) = self.reader.next_record()? {
-            match std::str::from_utf8(record).ok().map(file_record) {
+            match std::str::from_utf8(record).ok().map(read_file_record) {
                 Some(Ok(trace)) => self.tally.add(rules, &self.range, &trace),
                 _ => self.tally.refuse(),
             }

@@ -15,7 +15,8 @@ use crate::matcher::{CompiledRules, TooManyRules};
 use crate::message::render;
 use crate::model::{Notification, Status};
 use crate::readable::civil_from_days;
-use crate::{TopicId, Trace, TraceView};
+use crate::trace::Traced;
+use crate::{TopicId, TraceView};
 
 /// Sample messages kept per rule: the earliest.
 pub const SAMPLES: usize = 3;
@@ -183,7 +184,7 @@ impl Tally {
     }
 
     /// Counts one trace against every rule.
-    pub fn add(&mut self, rules: &BacktestRules, range: &TimeRange, trace: &Trace) {
+    pub fn add(&mut self, rules: &BacktestRules, range: &TimeRange, trace: &impl Traced) {
         self.records += 1;
         if rules
             .project
@@ -258,7 +259,13 @@ fn min_some(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Option
 }
 
 impl RuleTally {
-    fn add(&mut self, rule: &Notification, view: &TraceView<'_>, trace: &Trace, time: Option<i64>) {
+    fn add(
+        &mut self,
+        rule: &Notification,
+        view: &TraceView<'_>,
+        trace: &impl Traced,
+        time: Option<i64>,
+    ) {
         self.matches += 1;
         if let Some(t) = time {
             *self.by_day.entry(t.div_euclid(DAY_MS)).or_default() += 1;
@@ -274,7 +281,7 @@ impl RuleTally {
         if !kept {
             return;
         }
-        if let Some(message) = render(rule, view, trace.json()) {
+        if let Some(message) = render(rule, view, &trace.json()) {
             self.keep_sample(Sample {
                 time_ms: time,
                 trace_id: trace.trace_id().to_owned(),

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::CreateBody;
+use crate::{CreateBody, Trace};
 
 const P: &str = "24edf66e79d04187acb99a463e610764";
 const DAY: i64 = 20_423; // 2025-12-01

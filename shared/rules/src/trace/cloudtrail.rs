@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::{Trace, TraceError};
+use super::{Trace, TraceError, TraceView};
 
 /// Normalizes one CloudTrail record (contract part 2). The trace's project is the record's
 /// `recipientAccountId`, else the one its envelope names. A record trimmed of its `eventID` (as
@@ -24,16 +24,57 @@ pub(crate) fn normalize_text(
     record: &str,
     envelope_project: Option<&str>,
 ) -> Result<Trace, TraceError> {
+    Trace::from_json(read(record, envelope_project)?.json(), envelope_project)
+}
+
+/// A CloudTrail record read as a trace, its JSON not written yet: what a backtest needs of most
+/// records is the view, and the JSON only for the few it keeps as samples.
+#[derive(Debug)]
+pub struct Normalized<'a> {
+    record: &'a str,
+    code: Cow<'a, str>,
+    warning: bool,
+    message: Option<Cow<'a, str>>,
+    project_id: Option<Cow<'a, str>>,
+    read_only: Option<bool>,
+    request_id: Option<Cow<'a, str>>,
+    resource_id: Option<Cow<'a, str>>,
+    resource_type: String,
+    service_type: String,
+    source_ip: Option<Cow<'a, str>>,
+    time: Option<String>,
+    trace_id: Cow<'a, str>,
+    trace_name: Cow<'a, str>,
+    trace_type: &'static str,
+    user: User<'a>,
+}
+
+#[derive(Debug)]
+struct User<'a> {
+    access_key_id: Option<Cow<'a, str>>,
+    account_id: Option<Cow<'a, str>>,
+    id: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
+    is_root: bool,
+    principal_urn: Option<Cow<'a, str>>,
+}
+
+/// Reads a record's fields (contract part 2), refusing what [`Trace::from_json`] would refuse
+/// of the trace they make.
+pub(crate) fn read<'a>(
+    record: &'a str,
+    envelope_project: Option<&str>,
+) -> Result<Normalized<'a>, TraceError> {
     let not_an_object =
         || TraceError::Unsupported("a CloudTrail record must be a JSON object".into());
     // A struct would also take an array, its fields in order.
     if !record.trim_start().starts_with('{') {
         return Err(not_an_object());
     }
-    let r: Record<'_> = serde_json::from_str(record).map_err(|_| not_an_object())?;
+    let r: Record<'a> = serde_json::from_str(record).map_err(|_| not_an_object())?;
     let event_source = required(r.event_source, "eventSource")?;
     let service_label = event_source.split('.').next().unwrap_or(&event_source);
-    let resources: Vec<Resource<'_>> = r
+    let resources: Vec<Resource<'a>> = r
         .resources
         .and_then(|rs| serde_json::from_str::<Vec<&RawValue>>(rs.get()).ok())
         .unwrap_or_default()
@@ -45,7 +86,7 @@ pub(crate) fn normalize_text(
         .find_map(|x| text(x.kind))
         .map(|t| t.rsplit("::").next().unwrap_or(&t).to_lowercase())
         .unwrap_or_else(|| service_label.to_owned());
-    let identity: Identity<'_> = r
+    let identity: Identity<'a> = r
         .user_identity
         .and_then(|i| serde_json::from_str(i.get()).ok())
         .unwrap_or_default();
@@ -72,7 +113,7 @@ pub(crate) fn normalize_text(
         Err(e) => return Err(e),
     };
     let trace_name = required(r.event_name, "eventName")?;
-    let project = match (
+    let project_id = match (
         required(r.recipient_account_id, "recipientAccountId"),
         envelope_project,
     ) {
@@ -80,56 +121,127 @@ pub(crate) fn normalize_text(
         (Err(TraceError::Missing(_)), Some(_)) => None,
         (Err(e), _) => return Err(e),
     };
+    let normalized = Normalized {
+        record,
+        warning: error_code.is_some(),
+        code: error_code.unwrap_or(Cow::Borrowed("200")),
+        message: text(r.error_message),
+        project_id,
+        read_only: r.read_only.and_then(|v| v.get().parse::<bool>().ok()),
+        request_id: text(r.request_id),
+        resource_id: resources.iter().find_map(|x| text(x.arn)),
+        resource_type,
+        service_type: service_label.to_uppercase(),
+        source_ip: text(r.source_ip),
+        time: text(r.event_time)
+            .as_deref()
+            .and_then(rfc3339_millis)
+            .map(|ms| ms.to_string()),
+        trace_id,
+        trace_name,
+        trace_type,
+        user: User {
+            access_key_id: text(identity.access_key_id),
+            account_id: text(identity.account_id),
+            id: text(identity.principal_id),
+            name: user_name,
+            is_root: text(identity.kind).as_deref() == Some("Root"),
+            principal_urn: text(identity.arn),
+        },
+    };
+    // What the scan of the written trace would refuse, in its order.
+    for (value, key) in [
+        (&normalized.service_type, "service_type"),
+        (&normalized.resource_type, "resource_type"),
+    ] {
+        if value.is_empty() {
+            return Err(TraceError::NotAString(key));
+        }
+    }
+    match normalized.project_id(envelope_project) {
+        None | Some("") => Err(TraceError::NoProject),
+        Some(p) if !crate::limits::is_project_id(p) => Err(TraceError::BadProject),
+        Some(_) => Ok(normalized),
+    }
+}
 
-    let mut out = Vec::with_capacity(record.len() + 640);
-    let mut object = JsonObject::new(&mut out);
-    object.text("code", error_code.as_deref().unwrap_or("200"));
-    object.text_if("message", text(r.error_message).as_deref());
-    object.text_if("project_id", project.as_deref());
-    if let Some(read_only) = r.read_only.and_then(|v| v.get().parse::<bool>().ok()) {
-        object.raw("read_only", if read_only { "true" } else { "false" });
+impl Normalized<'_> {
+    /// The project the trace is of (its own, or its envelope's when it names none).
+    pub fn project_id<'p>(&'p self, envelope_project: Option<&'p str>) -> Option<&'p str> {
+        self.project_id.as_deref().or(envelope_project)
     }
-    object.text_if("request_id", text(r.request_id).as_deref());
-    object.text_if(
-        "resource_id",
-        resources.iter().find_map(|x| text(x.arn)).as_deref(),
-    );
-    object.text("resource_type", &resource_type);
-    object.text("service_type", &service_label.to_uppercase());
-    object.text_if("source_ip", text(r.source_ip).as_deref());
-    if let Some(ms) = text(r.event_time).as_deref().and_then(rfc3339_millis) {
-        object.raw("time", &ms.to_string());
+
+    pub fn trace_id(&self) -> &str {
+        &self.trace_id
     }
-    object.text("trace_id", &trace_id);
-    object.text("trace_name", &trace_name);
-    object.text(
-        "trace_rating",
-        if error_code.is_some() {
+
+    /// The fields matching needs: what scanning [`Normalized::json`] would give.
+    pub fn view(&self) -> TraceView<'_> {
+        TraceView {
+            trace_id: Some(Cow::Borrowed(&self.trace_id)),
+            trace_name: Some(Cow::Borrowed(&self.trace_name)),
+            service_type: Some(Cow::Borrowed(&self.service_type)),
+            resource_type: Some(Cow::Borrowed(&self.resource_type)),
+            project_id: borrowed(&self.project_id),
+            user_name: borrowed(&self.user.name),
+            time: self.time.as_deref().map(Cow::Borrowed),
+            code: Some(Cow::Borrowed(&self.code)),
+            trace_rating: Some(Cow::Borrowed(self.rating())),
+            trace_type: Some(Cow::Borrowed(self.trace_type)),
+            resource_id: borrowed(&self.resource_id),
+            ..TraceView::default()
+        }
+    }
+
+    fn rating(&self) -> &'static str {
+        if self.warning {
             "warning"
         } else {
             "normal"
-        },
-    );
-    object.text("trace_type", trace_type);
-    object.key("user");
-    let mut user = JsonObject::new(object.out);
-    user.text_if("access_key_id", text(identity.access_key_id).as_deref());
-    user.text_if("account_id", text(identity.account_id).as_deref());
-    user.text_if("id", text(identity.principal_id).as_deref());
-    user.text_if("name", user_name.as_deref());
-    let is_root = text(identity.kind).as_deref() == Some("Root");
-    user.text(
-        "principal_is_root_user",
-        if is_root { "true" } else { "false" },
-    );
-    user.text_if("principal_urn", text(identity.arn).as_deref());
-    user.out.push(b'}');
-    // Keep the record exactly as received: append it rather than re-serializing it.
-    out.extend_from_slice(b",\"cloudtrail\":");
-    out.extend_from_slice(record.as_bytes());
-    out.push(b'}');
-    let json = String::from_utf8(out).expect("JSON written from UTF-8 text");
-    Trace::from_json(json, envelope_project)
+        }
+    }
+
+    /// The trace's JSON: its fields, keys in order, then the record exactly as received.
+    pub fn json(&self) -> String {
+        let mut out = Vec::with_capacity(self.record.len() + 640);
+        let mut object = JsonObject::new(&mut out);
+        object.text("code", &self.code);
+        object.text_if("message", self.message.as_deref());
+        object.text_if("project_id", self.project_id.as_deref());
+        if let Some(read_only) = self.read_only {
+            object.raw("read_only", if read_only { "true" } else { "false" });
+        }
+        object.text_if("request_id", self.request_id.as_deref());
+        object.text_if("resource_id", self.resource_id.as_deref());
+        object.text("resource_type", &self.resource_type);
+        object.text("service_type", &self.service_type);
+        object.text_if("source_ip", self.source_ip.as_deref());
+        if let Some(ms) = &self.time {
+            object.raw("time", ms);
+        }
+        object.text("trace_id", &self.trace_id);
+        object.text("trace_name", &self.trace_name);
+        object.text("trace_rating", self.rating());
+        object.text("trace_type", self.trace_type);
+        object.key("user");
+        let user = &self.user;
+        let mut fields = JsonObject::new(object.out);
+        fields.text_if("access_key_id", user.access_key_id.as_deref());
+        fields.text_if("account_id", user.account_id.as_deref());
+        fields.text_if("id", user.id.as_deref());
+        fields.text_if("name", user.name.as_deref());
+        fields.text(
+            "principal_is_root_user",
+            if user.is_root { "true" } else { "false" },
+        );
+        fields.text_if("principal_urn", user.principal_urn.as_deref());
+        fields.out.push(b'}');
+        // Keep the record exactly as received: append it rather than re-serializing it.
+        out.extend_from_slice(b",\"cloudtrail\":");
+        out.extend_from_slice(self.record.as_bytes());
+        out.push(b'}');
+        String::from_utf8(out).expect("JSON written from UTF-8 text")
+    }
 }
 
 /// The fields of a record a trace takes, each left raw until read.
@@ -189,6 +301,10 @@ struct Resource<'a> {
     kind: Option<&'a RawValue>,
     #[serde(rename = "ARN", borrow, default)]
     arn: Option<&'a RawValue>,
+}
+
+fn borrowed<'v>(value: &'v Option<Cow<'_, str>>) -> Option<Cow<'v, str>> {
+    value.as_deref().map(Cow::Borrowed)
 }
 
 /// A raw value's text when it is a string.
@@ -444,7 +560,7 @@ mod tests {
         ))
         .unwrap();
         let mut records = vec![sample.clone()];
-        let variants: [(&str, Value); 14] = [
+        let variants: [(&str, Value); 15] = [
             ("eventID", Value::Null),
             ("eventID", json!(7)),
             ("eventID", json!("")),
@@ -465,6 +581,7 @@ mod tests {
             ("eventName", json!("Put\"Quoted\\ \u{e9}v\u{e8}nement")),
             ("readOnly", json!(true)),
             ("eventTime", json!("2026-11-25T09:14:07.25Z")),
+            ("eventSource", json!(".amazonaws.com")),
         ];
         for (key, value) in variants {
             let mut r = sample.clone();

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::stored::{self, StoredObject};
-use super::{cloudtrail, Trace, TraceError};
+use super::{cloudtrail, Trace, TraceError, TraceView, Traced};
 
 /// One trace of an input, or why it could not be read.
 #[derive(Debug)]
@@ -202,22 +202,68 @@ fn sqs_item(r: &RawValue) -> Item {
     }
 }
 
-/// One record of a trace file: a CloudTrail record or a CTS trace (or, as anywhere, an
+/// One record of a trace file, read: a CloudTrail record (its trace's JSON not written until
+/// asked for) or a trace.
+#[derive(Debug)]
+pub enum FileRecord<'a> {
+    CloudTrail(cloudtrail::Normalized<'a>),
+    Trace(Trace),
+}
+
+/// Reads one record of a trace file: a CloudTrail record or a CTS trace (or, as anywhere, an
 /// EventBridge event carrying one).
-pub fn file_record(record: &str) -> Result<Trace, TraceError> {
+pub fn read_file_record(record: &str) -> Result<FileRecord<'_>, TraceError> {
     // Most records of trace files are CloudTrail's: read one straight away (its parse checks
     // it); a record that turns out to name no eventSource is read as any document.
     if record.contains("\"eventSource\"") && !record.contains("\"detail-type\"") {
-        match cloudtrail::normalize_text(record, None) {
+        match cloudtrail::read(record, None) {
             Err(TraceError::Missing("eventSource")) => {}
-            other => return other,
+            other => return other.map(FileRecord::CloudTrail),
         }
     }
     match single(Cow::Borrowed(record), None) {
         Err(TraceError::TraceFiles(_)) => Err(TraceError::Unsupported(
             "a storage notification inside a trace file".into(),
         )),
-        other => other,
+        other => other.map(FileRecord::Trace),
+    }
+}
+
+/// One record of a trace file as a trace (see [`read_file_record`]).
+pub fn file_record(record: &str) -> Result<Trace, TraceError> {
+    match read_file_record(record)? {
+        FileRecord::CloudTrail(n) => Trace::from_json(n.json(), None),
+        FileRecord::Trace(t) => Ok(t),
+    }
+}
+
+impl Traced for FileRecord<'_> {
+    fn view(&self) -> TraceView<'_> {
+        match self {
+            FileRecord::CloudTrail(n) => n.view(),
+            FileRecord::Trace(t) => t.view(),
+        }
+    }
+
+    fn project_id(&self) -> &str {
+        match self {
+            FileRecord::CloudTrail(n) => n.project_id(None).unwrap_or_default(),
+            FileRecord::Trace(t) => t.project_id(),
+        }
+    }
+
+    fn trace_id(&self) -> &str {
+        match self {
+            FileRecord::CloudTrail(n) => n.trace_id(),
+            FileRecord::Trace(t) => t.trace_id(),
+        }
+    }
+
+    fn json(&self) -> Cow<'_, str> {
+        match self {
+            FileRecord::CloudTrail(n) => Cow::Owned(n.json()),
+            FileRecord::Trace(t) => Cow::Borrowed(t.json()),
+        }
     }
 }
 

@@ -36,6 +36,33 @@ pub enum TraceError {
     TraceFiles(Vec<stored::StoredObject>),
 }
 
+/// What matching, messages and backtests read of a trace, however it was read.
+pub trait Traced {
+    fn view(&self) -> TraceView<'_>;
+    fn project_id(&self) -> &str;
+    fn trace_id(&self) -> &str;
+    /// The trace's JSON, as it would be published.
+    fn json(&self) -> std::borrow::Cow<'_, str>;
+}
+
+impl Traced for Trace {
+    fn view(&self) -> TraceView<'_> {
+        Trace::view(self)
+    }
+
+    fn project_id(&self) -> &str {
+        Trace::project_id(self)
+    }
+
+    fn trace_id(&self) -> &str {
+        Trace::trace_id(self)
+    }
+
+    fn json(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(Trace::json(self))
+    }
+}
+
 /// A valid trace of a known project, holding its JSON exactly as received (or, for a CloudTrail
 /// record, as normalized).
 #[derive(Debug, Clone, PartialEq, Eq)]
