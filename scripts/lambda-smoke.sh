@@ -8,12 +8,14 @@
 # function cts-recorder has the trace handler invoke it through Lambda's Invoke API (served by
 # `cargo lambda watch`): it receives each matched trace once, as {"cts": <trace>}. The schedule's
 # input publishes, once its window has closed, the digest of a rule that counts every match. Each
-# rule created is a trace in the intake queue.
+# rule created is a trace in the intake queue. A CTS trace file put in S3 and notified as S3
+# notifies is read by the trace handler, each match published once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 invoke() { PATH="$PWD/.venv/bin:$PATH" cargo-lambda lambda invoke "$1" --data-file "$2" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT"; }
 status_of() { .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])'; }
 work=$(mktemp -d)
+export WORK="$work"
 trap 'rm -rf "$work"' EXIT
 cargo build -q -p rules-api --bin access-keys
 key=$(target/debug/access-keys create 24edf66e79d04187acb99a463e610764 2>/dev/null)
@@ -133,4 +135,41 @@ assert [n["Subject"] for n in notifications] == ["[digest] prod_key_ops_digest: 
 digest = json.loads(notifications[0]["Message"])["digest"]
 assert digest["matches"] == 2 and sorted(digest["by_user"]) == ["dev-bob", "ops-alice"], digest
 PY
-echo "12 passed, 0 failed"
+# A trace file in S3: the trace handler, told of it by an S3 notification, reads it from the
+# bucket (gunzipping as it reads) and publishes each of its matches once, also when told again.
+.venv/bin/python - <<'PY'
+import boto3, gzip, json, os
+kw = dict(endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1",
+          aws_access_key_id="test", aws_secret_access_key="test")
+s3 = boto3.client("s3", **kw)
+s3.create_bucket(Bucket="trace-files", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+traces = [json.loads(l) for l in open("events/cts-traces.jsonl")]
+for t in traces:
+    t["trace_id"] += "-file"
+key = "CloudTraces/eu-west-1/2026/12/02/system/ECS/eu-west-1_CloudTrace_ECS_2026-12-02T00-05-00Z_21d36ced.json.gz"
+s3.put_object(Bucket="trace-files", Key=key, Body=gzip.compress("\n".join(json.dumps(t) for t in traces).encode()))
+event = json.load(open("events/s3-notification-cloudtrail-log-file.json"))
+event["Records"][0]["s3"]["bucket"]["name"] = "trace-files"
+event["Records"][0]["s3"]["object"]["key"] = key
+json.dump(event, open(os.environ["WORK"] + "/s3-notification.json", "w"))
+PY
+file_run=$(invoke trace-handler "$work/s3-notification.json")
+echo "trace-handler, S3 notification of a trace file: $file_run"
+published=$(echo "$file_run" | .venv/bin/python -c 'import json,sys; r=json.load(sys.stdin); assert r["files_read"] == 1 and r["published"] > 0 and not r["failures"], r; print(r["published"])')
+again=$(invoke trace-handler "$work/s3-notification.json")
+echo "$again" | PUBLISHED="$published" .venv/bin/python -c 'import json,os,sys; r=json.load(sys.stdin); assert (r["published"], r["duplicates"]) == (0, int(os.environ["PUBLISHED"])), r'
+PUBLISHED="$published" .venv/bin/python - <<'PY'
+import boto3, json, os
+sqs = boto3.client("sqs", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+url = sqs.get_queue_url(QueueName="key-events-subscriber")["QueueUrl"]
+ids = []
+for _ in range(5):
+    for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+        trace = json.loads(json.loads(m["Body"])["Message"]).get("trace", {})
+        ids.append(trace.get("trace_id"))
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+print("subscriber got from the trace file:", sorted(ids))
+assert len(ids) == int(os.environ["PUBLISHED"]) == len(set(ids)) and all(i.endswith("-file") for i in ids), ids
+PY
+echo "13 passed, 0 failed"

@@ -307,13 +307,15 @@ fn borrowed<'v>(value: &'v Option<Cow<'_, str>>) -> Option<Cow<'v, str>> {
     value.as_deref().map(Cow::Borrowed)
 }
 
-/// A raw value's text when it is a string.
+/// A raw value's text when it is a string: borrowed as it is when it holds no escape (the
+/// parse that captured it checked it), decoded otherwise.
 fn text<'a>(raw: Option<&'a RawValue>) -> Option<Cow<'a, str>> {
-    let raw = raw?;
-    if !raw.get().starts_with('"') {
-        return None;
+    let quoted = raw?.get();
+    let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
+    if !inner.contains('\\') {
+        return Some(Cow::Borrowed(inner));
     }
-    serde_json::from_str(raw.get()).ok()
+    serde_json::from_str(quoted).ok()
 }
 
 /// A field that must be a non-empty string: missing when absent or null.
