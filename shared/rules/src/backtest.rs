@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use crate::matcher::{CompiledRules, TooManyRules};
 use crate::message::render;
 use crate::model::{Notification, Status};
-use crate::readable::civil_from_days;
+use crate::readable::{civil_from_days, days_from_civil};
 use crate::trace::Traced;
 use crate::{TopicId, TraceView};
 
@@ -405,16 +405,6 @@ fn parse_ms(text: &str) -> Option<i64> {
         .parse::<i64>()
         .ok()
         .or_else(|| text.parse::<f64>().ok().map(|f| f as i64))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of `civil_from_days`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn iso_day(day: i64) -> String {
