@@ -171,7 +171,12 @@ for _ in range(5):
         trace = json.loads(json.loads(m["Body"])["Message"]).get("trace", {})
         ids.append(trace.get("trace_id"))
         sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-print("subscriber got from the trace file:", sorted(ids))
-assert len(ids) == int(os.environ["PUBLISHED"]) == len(set(ids)) and all(i.endswith("-file") for i in ids), ids
+invoked = [json.loads(l)["cts"]["trace_id"] for l in open(os.environ["RECORDER_FILE"]).read().splitlines()
+           if '"cts"' in l and "-file" in l]
+print("from the trace file, the subscriber got:", sorted(ids), "and cts-recorder:", sorted(invoked))
+# What was published went to the topic or to the function, each once.
+assert len(ids) == len(set(ids)) and len(invoked) == len(set(invoked)), (ids, invoked)
+assert ids and all(i.endswith("-file") for i in ids), ids
+assert len(ids) + len(invoked) == int(os.environ["PUBLISHED"]), (ids, invoked)
 PY
 echo "13 passed, 0 failed"

@@ -82,6 +82,16 @@ pub const EVENTBRIDGE_ROOT_SIGN_IN: &str =
 pub const CLOUDTRAIL_S3_DELETE_BUCKET_DENIED: &str =
     include_str!("../cloudtrail-record-s3-delete-bucket-denied.json");
 
+/// A CloudTrail log file's JSON, `{"Records": [...]}`: `n` copies of
+/// [`CLOUDTRAIL_S3_DELETE_BUCKET_DENIED`], the i-th with the `eventID` `<ids>-<i>`.
+pub fn cloudtrail_log(ids: &str, n: usize) -> String {
+    const EVENT_ID: &str = "7d2e4f60-8a1b-4c3d-9e5f-a0b1c2d3e4f5";
+    let records: Vec<String> = (0..n)
+        .map(|i| CLOUDTRAIL_S3_DELETE_BUCKET_DENIED.replace(EVENT_ID, &format!("{ids}-{i}")))
+        .collect();
+    format!("{{\"Records\": [{}]}}", records.join(","))
+}
+
 /// The sample at `path` under `events/` (`"cts-traces.jsonl"`, `"api/quotas.json"`).
 pub fn get(path: &str) -> Option<&'static str> {
     FILES

@@ -23,15 +23,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// A CloudTrail log file's JSON: `n` copies of the sample record, each its own `eventID`.
 fn cloudtrail_log(n: usize) -> Vec<u8> {
-    let record: Value = serde_json::from_str(samples::CLOUDTRAIL_S3_DELETE_BUCKET_DENIED).unwrap();
-    let records: Vec<Value> = (0..n)
-        .map(|i| {
-            let mut r = record.clone();
-            r["eventID"] = format!("ct-{i}").into();
-            r
-        })
-        .collect();
-    serde_json::to_vec(&json!({ "Records": records })).unwrap()
+    samples::cloudtrail_log("ct", n).into_bytes()
 }
 
 fn cts_traces(prefix: &str, n: usize) -> Vec<String> {
@@ -188,11 +180,7 @@ async fn the_apis_backtest_of_the_archive_counts_what_posting_its_files_publishe
     std::fs::create_dir_all(&day).unwrap();
     let mut posted = 0;
     for (i, n) in [40, 25].into_iter().enumerate() {
-        let mut log: Value = serde_json::from_slice(&cloudtrail_log(n)).unwrap();
-        for r in log["Records"].as_array_mut().unwrap() {
-            r["eventID"] = format!("{i}-{}", r["eventID"].as_str().unwrap()).into();
-        }
-        let file = gzip(&serde_json::to_vec(&log).unwrap());
+        let file = gzip(samples::cloudtrail_log(&format!("ct{i}"), n).as_bytes());
         std::fs::write(
             day.join(format!("123456789012_CloudTrail_eu-west-1_x_{i}.json.gz")),
             &file,

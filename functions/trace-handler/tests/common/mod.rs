@@ -59,16 +59,7 @@ pub(crate) const ACCOUNT: &str = "123456789012";
 /// A gzipped CloudTrail log file of `n` records (the sample record, each with its own
 /// `eventID` `<id_prefix>-<i>`), as a trail writes it.
 pub(crate) fn cloudtrail_log_file(id_prefix: &str, n: usize) -> Vec<u8> {
-    let record: serde_json::Value =
-        serde_json::from_str(samples::CLOUDTRAIL_S3_DELETE_BUCKET_DENIED).unwrap();
-    let records: Vec<serde_json::Value> = (0..n)
-        .map(|i| {
-            let mut r = record.clone();
-            r["eventID"] = format!("{id_prefix}-{i}").into();
-            r
-        })
-        .collect();
-    gzip(&serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap())
+    gzip(samples::cloudtrail_log(id_prefix, n).as_bytes())
 }
 
 pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
