@@ -37,7 +37,7 @@ impl Handler {
                 file_failed(0, name, &e, &mut run);
                 match e {
                     Unread::File(e) => Some(e),
-                    Unread::Object(_) => None,
+                    Unread::Object(_) | Unread::OutOfTime => None,
                 }
             }
         };
@@ -112,6 +112,11 @@ impl Handler {
                     self.handle_traces(batch.iter().map(|t| (i, t)).collect(), run)
                         .await;
                     batch.clear();
+                    // The rest would be read for nothing (and could outrun the invocation,
+                    // failing its other items too): the retry reads the file again.
+                    if run.out_of_time() {
+                        return Err(Unread::OutOfTime);
+                    }
                 }
             }
             if chunk.is_none() {
@@ -132,6 +137,8 @@ enum Unread {
     File(FileError),
     #[error(transparent)]
     Object(ObjectError),
+    #[error("the invocation's time ran out before the file's end")]
+    OutOfTime,
 }
 
 /// The file's item fails, to be retried (and, failing again, to reach the dead-letter queue).

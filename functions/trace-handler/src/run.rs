@@ -43,6 +43,11 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Too close to the deadline for another publish to start.
+    pub(crate) fn out_of_time(&self) -> bool {
+        out_of_time(self.deadline)
+    }
+
     pub(crate) fn finish(self) -> Summary {
         let mut summary = self.summary;
         summary.failures = self.failures.into_vec();
@@ -58,4 +63,9 @@ impl<'a> Run<'a> {
         );
         summary
     }
+}
+
+/// Whether `deadline` (with its margin) leaves no time for another publish to start.
+pub(crate) fn out_of_time(deadline: Option<(Instant, Duration)>) -> bool {
+    deadline.is_some_and(|(d, margin)| d.saturating_duration_since(Instant::now()) <= margin)
 }

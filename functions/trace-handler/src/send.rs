@@ -32,7 +32,7 @@ pub(crate) async fn publish(
     let mut sent = Sent::default();
     let mut permanent: BTreeMap<(String, String), (usize, String)> = BTreeMap::new();
     for (topic, group) in by_topic {
-        if deadline.is_some_and(|(d, m)| d.saturating_duration_since(Instant::now()) <= m) {
+        if crate::run::out_of_time(deadline) {
             tracing::warn!(topic_id = %topic, pairs = group.len(), "too close to the deadline to publish; left for a retry");
             for p in group {
                 failures.fail(

@@ -326,3 +326,30 @@ async fn a_file_that_fails_half_way_publishes_only_what_is_missing_when_retried(
     published.sort();
     assert_eq!(published, ids("log-h", 510));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_not_read_in_time_fails_its_item_and_its_retry_reads_it_whole() {
+    let w = world().await;
+    let handler = w.handler(w.sns());
+    w.intake_batch(1).await;
+    w.put(&log_key("T1"), cloudtrail_log_file("log-t", 510))
+        .await;
+    let batch = w.intake_batch(1).await;
+    let late = handler
+        .handle_until(&batch, std::time::Instant::now())
+        .await;
+    assert_eq!(
+        (
+            late.files_read,
+            late.files_failed,
+            late.published,
+            late.failures.len()
+        ),
+        (0, 1, 0, 1),
+        "{late:?}"
+    );
+    assert!(w.published(&w.trail_queue).await.is_empty());
+    let retry = handler.handle(&batch).await;
+    assert_eq!((retry.files_read, retry.published), (1, 510), "{retry:?}");
+    assert_eq!(w.published(&w.trail_queue).await, ids("log-t", 510));
+}
