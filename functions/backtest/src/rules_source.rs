@@ -4,21 +4,13 @@
 use std::sync::Arc;
 
 use ports::NotificationStore;
-use rules::backtest::BacktestRules;
-use rules::{CreateBody, Notification};
+use rules::backtest::{rules_of_bodies, BacktestRules};
 use serde_json::Value;
 
-/// Rule bodies (a JSON array of create bodies), checked as create checks them.
+/// Rule bodies (a JSON array of create bodies), checked as create checks them, over every
+/// trace.
 pub fn from_bodies(bodies: &[Value]) -> Result<BacktestRules, String> {
-    let mut rules: Vec<Notification> = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
-        let body = CreateBody::from_value(body).map_err(|e| format!("rule {i}: {e}"))?;
-        let name = body.name().to_owned();
-        if rules.iter().any(|r| r.notification_name == name) {
-            return Err(format!("rule {i}: the name {name:?} is used twice"));
-        }
-        rules.push(body.into_notification(name.clone(), "backtest".into(), 0));
-    }
+    let rules = rules_of_bodies(bodies, "backtest").map_err(|e| e.to_string())?;
     BacktestRules::new(&rules, None).map_err(|e| e.to_string())
 }
 

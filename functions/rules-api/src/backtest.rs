@@ -4,12 +4,10 @@
 //! ([`MAX_FILES`], [`MAX_BYTES`]) so that the call ends in seconds; larger ones are for
 //! `make backtest` and the state machine. Only the project's own traces count. Read-only.
 
-use std::collections::HashSet;
-
 use axum::extract::State;
 use axum::Json;
-use rules::backtest::{BacktestRules, Report, Tally, TimeRange};
-use rules::{CreateBody, Notification, ValidationError};
+use rules::backtest::{rules_of_bodies, BacktestRules, Report, Tally, TimeRange};
+use rules::{Notification, ValidationError};
 use serde::Deserialize;
 use serde_json::Value;
 use trace_files::FileKind;
@@ -118,33 +116,7 @@ async fn rules_of(
 ) -> Result<Vec<Notification>, ApiError> {
     match (&body.rules, &body.notification_ids) {
         (Some(_), Some(_)) => Err(invalid("rules", "give rules or notification_ids, not both")),
-        (Some(bodies), None) => {
-            if bodies.is_empty() || bodies.len() > rules::limits::MAX_NOTIFICATIONS_PER_PROJECT {
-                return Err(invalid(
-                    "rules",
-                    format!(
-                        "must hold 1 to {} rules",
-                        rules::limits::MAX_NOTIFICATIONS_PER_PROJECT
-                    ),
-                ));
-            }
-            let mut names = HashSet::new();
-            bodies
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    let rule = CreateBody::from_value(b)?;
-                    if !names.insert(rule.name().to_owned()) {
-                        return Err(invalid(
-                            &format!("rules[{i}].notification_name"),
-                            "is used twice",
-                        ));
-                    }
-                    let name = rule.name().to_owned();
-                    Ok(rule.into_notification(name, project_id.to_owned(), 0))
-                })
-                .collect()
-        }
+        (Some(bodies), None) => Ok(rules_of_bodies(bodies, project_id)?),
         (None, ids) => {
             if ids.as_ref().is_some_and(|ids| {
                 ids.is_empty() || ids.len() > rules::limits::MAX_NOTIFICATIONS_PER_PROJECT

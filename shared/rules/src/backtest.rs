@@ -10,13 +10,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
+use crate::limits::MAX_NOTIFICATIONS_PER_PROJECT;
 use crate::matcher::{CompiledRules, TooManyRules};
 use crate::message::render;
 use crate::model::{Notification, Status};
 use crate::readable::{civil_from_days, days_from_civil};
 use crate::trace::Traced;
-use crate::{TopicId, TraceView};
+use crate::{CreateBody, TopicId, TraceView, ValidationError};
 
 /// Sample messages kept per rule: the earliest.
 pub const SAMPLES: usize = 3;
@@ -65,6 +67,37 @@ impl BacktestRules {
             .map(|r| r.notification_id.clone())
             .collect()
     }
+}
+
+/// Rules written for a backtest: create bodies, 1 to 100, checked as create checks them, each
+/// named (and identified) by its `notification_name`, which must be unique. Errors name the
+/// body: `rules[2].notification_name`.
+pub fn rules_of_bodies(
+    bodies: &[Value],
+    project_id: &str,
+) -> Result<Vec<Notification>, ValidationError> {
+    if bodies.is_empty() || bodies.len() > MAX_NOTIFICATIONS_PER_PROJECT {
+        return Err(ValidationError::invalid(
+            "rules",
+            format!("must hold 1 to {MAX_NOTIFICATIONS_PER_PROJECT} rules"),
+        ));
+    }
+    let mut rules: Vec<Notification> = Vec::with_capacity(bodies.len());
+    for (i, body) in bodies.iter().enumerate() {
+        let body = CreateBody::from_value(body).map_err(|mut e| {
+            e.field = format!("rules[{i}].{}", e.field);
+            e
+        })?;
+        let name = body.name().to_owned();
+        if rules.iter().any(|r| r.notification_name == name) {
+            return Err(ValidationError::invalid(
+                format!("rules[{i}].notification_name"),
+                "is used twice",
+            ));
+        }
+        rules.push(body.into_notification(name, project_id.to_owned(), 0));
+    }
+    Ok(rules)
 }
 
 /// Which traces count, by their `time` (epoch ms, `[from, to)`); traces without a time count

@@ -1,13 +1,13 @@
 use serde_json::json;
 
 use super::*;
-use crate::{CreateBody, Trace};
+use crate::Trace;
 
 const P: &str = "24edf66e79d04187acb99a463e610764";
 const DAY: i64 = 20_423; // 2025-12-01
 const T0: i64 = DAY * DAY_MS;
 
-fn rule(id: &str, body: serde_json::Value) -> Notification {
+fn rule(id: &str, body: Value) -> Notification {
     let mut body = body;
     body["notification_name"] = id.into();
     CreateBody::from_value(&body)
@@ -112,7 +112,7 @@ fn every_rule_counts_its_matches_messages_days_names_and_users() {
         deletes.samples[0].time.as_deref(),
         Some("2025-12-01T00:00:00Z")
     );
-    let body: serde_json::Value =
+    let body: Value =
         serde_json::from_str(deletes.samples[0].message.as_ref().unwrap().get()).unwrap();
     assert_eq!(body["trace"]["trace_id"], "a0");
 }
@@ -201,5 +201,28 @@ fn stored_rules_count_their_projects_traces_only() {
     assert_eq!(
         tally_of(&any, &other, TimeRange::default()).rules[0].matches,
         9
+    );
+}
+
+#[test]
+fn rule_bodies_are_checked_as_create_checks_them_and_errors_name_the_body() {
+    let ok = json!({"notification_name": "a", "operation_type": "complete"});
+    let rules = rules_of_bodies(&[ok.clone()], P).unwrap();
+    assert_eq!(
+        (
+            rules[0].notification_id.as_str(),
+            rules[0].project_id.as_str()
+        ),
+        ("a", P)
+    );
+    let field = |bodies: &[Value]| rules_of_bodies(bodies, P).unwrap_err().field;
+    assert_eq!(field(&[]), "rules");
+    assert_eq!(
+        field(&[ok.clone(), ok.clone()]),
+        "rules[1].notification_name"
+    );
+    assert_eq!(
+        field(&[ok, json!({"notification_name": "b"})]),
+        "rules[1].operation_type"
     );
 }
