@@ -207,7 +207,7 @@ fn stored_rules_count_their_projects_traces_only() {
 #[test]
 fn rule_bodies_are_checked_as_create_checks_them_and_errors_name_the_body() {
     let ok = json!({"notification_name": "a", "operation_type": "complete"});
-    let rules = rules_of_bodies(&[ok.clone()], P).unwrap();
+    let rules = rules_of_bodies(std::slice::from_ref(&ok), P).unwrap();
     assert_eq!(
         (
             rules[0].notification_id.as_str(),
