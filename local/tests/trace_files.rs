@@ -6,11 +6,8 @@ mod common;
 
 use std::io::Write;
 
-use axum::body::Body;
-use axum::http::Request;
 use common::Local;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const ACCOUNT: &str = "123456789012";
 const CTS_PROJECT: &str = "24edf66e79d04187acb99a463e610764";
@@ -38,27 +35,11 @@ fn cts_traces(prefix: &str, n: usize) -> Vec<String> {
 }
 
 async fn post(local: &Local, body: Vec<u8>, encoding: Option<&str>) -> (u16, Value) {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri("/traces")
-        .header("content-type", "application/json");
-    if let Some(e) = encoding {
-        req = req.header("content-encoding", e);
-    }
-    let resp = local
-        .app
-        .clone()
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let headers: Vec<(&str, &str)> = encoding
+        .map(|e| ("content-encoding", e))
+        .into_iter()
+        .collect();
+    common::call_with(&local.app, "POST", "/traces", &headers, body).await
 }
 
 fn counts(summary: &Value) -> (u64, u64, u64) {

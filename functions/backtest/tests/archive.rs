@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::Request;
 use backtest::distributed::{merge, run_batch, Job, ListedObject};
 use serde_json::{json, Value};
-use test_support::Moto;
+use test_support::{create_bucket, Moto};
 use tower::ServiceExt;
 
 const ACCOUNT: &str = "123456789012";
@@ -339,20 +339,10 @@ async fn a_digest_rule_reports_its_digests_and_a_corrupt_file_is_named() {
 async fn s3_and_the_distributed_map_steps_report_what_the_folder_does() {
     let moto = Moto::start().await;
     let aws = moto.sdk_config().await;
-    let s3 = s3_client(&aws);
     for bucket in ["org-trail", "backtest-results"] {
-        s3.create_bucket()
-            .bucket(bucket)
-            .create_bucket_configuration(
-                aws_adapters::s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint("eu-west-1".into())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        create_bucket(&aws, bucket).await;
     }
-    let objects = S3Objects::new(s3.clone());
+    let objects = S3Objects::new(s3_client(&aws));
     for (key, bytes) in archive() {
         objects.put("org-trail", &key, bytes).await.unwrap();
     }

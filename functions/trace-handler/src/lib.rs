@@ -151,6 +151,7 @@ impl Handler {
         if pending.is_empty() {
             return;
         }
+        let owner = run.owner();
         let (summary, failures) = (&mut run.summary, &mut run.failures);
         let projects: HashMap<String, String> = pending
             .iter()
@@ -159,7 +160,7 @@ impl Handler {
         let by_topic = claim::claim(
             &*self.ledger,
             pending,
-            &run.owner,
+            &owner,
             self.claim_lease_ms,
             summary,
             failures,
@@ -168,7 +169,7 @@ impl Handler {
         let limited = limit::limit(
             &*self.ledger,
             by_topic,
-            &run.owner,
+            &owner,
             self.dedup_ttl_secs,
             summary,
             failures,
@@ -191,7 +192,7 @@ impl Handler {
             &sent.failed,
         )
         .await;
-        record::record(&*self.ledger, sent, &run.owner, self.dedup_ttl_secs).await;
+        record::record(&*self.ledger, sent, &owner, self.dedup_ttl_secs).await;
     }
 
     /// Each trace of the caller's project against its project's rules: the messages of its

@@ -15,8 +15,9 @@ pub(crate) struct Run<'a> {
     pub(crate) caller_project: Option<&'a str>,
     /// The invocation's deadline and how long before it no publish starts.
     pub(crate) deadline: Option<(Instant, Duration)>,
-    /// Who holds this input's claims.
-    pub(crate) owner: String,
+    /// Who holds this input's claims: made when the first claim is, since most inputs match
+    /// nothing.
+    owner: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -39,8 +40,15 @@ impl<'a> Run<'a> {
             failures: Failures::new(items),
             caller_project,
             deadline,
-            owner: uuid::Uuid::new_v4().to_string(),
+            owner: None,
         }
+    }
+
+    /// Who holds this input's claims (the same for all its rounds).
+    pub(crate) fn owner(&mut self) -> String {
+        self.owner
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone()
     }
 
     /// Too close to the deadline for another publish to start.

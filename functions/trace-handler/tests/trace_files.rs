@@ -13,7 +13,7 @@ use aws_config::SdkConfig;
 use ports::{NotificationStore, Publisher};
 use rules::CreateBody;
 use serde_json::{json, Value};
-use test_support::{create_rules_table, drain, subscribed_queue, Moto};
+use test_support::{create_bucket, create_rules_table, drain, subscribed_queue, Moto};
 use trace_handler::Handler;
 
 mod common;
@@ -79,18 +79,9 @@ async fn world() -> World {
         .queue_url()
         .unwrap()
         .to_owned();
-    let s3 = s3_client(&aws);
-    s3.create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_adapters::s3::types::CreateBucketConfiguration::builder()
-                .location_constraint("eu-west-1".into())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    s3.put_bucket_notification_configuration()
+    create_bucket(&aws, BUCKET).await;
+    s3_client(&aws)
+        .put_bucket_notification_configuration()
         .bucket(BUCKET)
         .notification_configuration(
             NotificationConfiguration::builder()

@@ -116,13 +116,29 @@ pub(crate) async fn call(
     uri: &str,
     body: String,
 ) -> (u16, Value) {
-    let req = Request::builder()
+    call_with(app, method, uri, &[], body.into_bytes()).await
+}
+
+/// [`call`] with more headers than the JSON content type, and any bytes as the body.
+pub(crate) async fn call_with(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let mut req = Request::builder()
         .method(method)
         .uri(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body))
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
         .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
         .await

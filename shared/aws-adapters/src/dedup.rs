@@ -41,11 +41,19 @@ fn distinct(keys: &[DedupKey]) -> Vec<&DedupKey> {
 }
 
 impl DynamoDbStore {
-    /// Writes every request (at most 25), again and again while some stay unprocessed.
-    pub(crate) async fn batch_write(
+    /// Puts every item (at most 25), again and again while some stay unprocessed.
+    pub(crate) async fn batch_put(
         &self,
-        mut writes: Vec<WriteRequest>,
+        items: Vec<HashMap<String, AttributeValue>>,
     ) -> Result<(), StoreError> {
+        let mut writes = Vec::with_capacity(items.len());
+        for item in items {
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(write_err)?;
+            writes.push(WriteRequest::builder().put_request(put).build());
+        }
         let mut attempt = 0;
         while !writes.is_empty() {
             let out = self
@@ -215,18 +223,14 @@ impl DedupLog for DynamoDbStore {
     ) -> Result<(), StoreError> {
         let expires_at = n(now_ms / 1000 + ttl_secs);
         for chunk in distinct(keys).chunks(WRITE_BATCH) {
-            let mut writes = Vec::with_capacity(chunk.len());
+            let mut items = Vec::with_capacity(chunk.len());
             for k in chunk {
                 let mut item = key(k);
                 item.insert("state".into(), s("published"));
                 item.insert("expires_at".into(), expires_at.clone());
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(write_err)?;
-                writes.push(WriteRequest::builder().put_request(put).build());
+                items.push(item);
             }
-            self.batch_write(writes).await?;
+            self.batch_put(items).await?;
         }
         Ok(())
     }

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use ports::{
     is_past, Admission, CallClock, ClosedWindow, DigestLog, StoreError, WindowMatch, CLOSE_AFTER_MS,
 };
@@ -153,7 +153,7 @@ impl DynamoDbStore {
         ttl_secs: i64,
     ) -> Result<(), StoreError> {
         for chunk in pairs.chunks(WRITE_BATCH) {
-            let mut writes = Vec::with_capacity(chunk.len());
+            let mut items = Vec::with_capacity(chunk.len());
             for (order, m) in chunk {
                 let e = &m.entry;
                 let mut item = pair_key(&m.key);
@@ -172,13 +172,9 @@ impl DynamoDbStore {
                 if let Some(r) = &e.trace_rating {
                     item.insert("r".into(), s(r));
                 }
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(write_err)?;
-                writes.push(WriteRequest::builder().put_request(put).build());
+                items.push(item);
             }
-            self.batch_write(writes).await?;
+            self.batch_put(items).await?;
         }
         Ok(())
     }

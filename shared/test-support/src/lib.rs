@@ -138,6 +138,22 @@ pub async fn create_rules_table(client: &aws_sdk_dynamodb::Client, name: &str) {
 
 /// Creates topic `topic` with queue `queue` subscribed (SNS envelope delivery, the default):
 /// what a subscriber of the product's messages sees. Returns the topic ARN and the queue URL.
+/// Creates the bucket `name` in the tests' region.
+pub async fn create_bucket(aws: &SdkConfig, name: &str) {
+    use aws_adapters::s3::types::CreateBucketConfiguration;
+    aws_adapters::s3_client(aws)
+        .create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint("eu-west-1".into())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the bucket");
+}
+
 pub async fn subscribed_queue(aws: &SdkConfig, topic: &str, queue: &str) -> (String, String) {
     let sns = aws_adapters::sns::Client::new(aws);
     let sqs = aws_sdk_sqs::Client::new(aws);
