@@ -47,6 +47,7 @@ pub struct Handler {
     objects: Option<Arc<dyn ObjectSource>>,
     dedup_ttl_secs: i64,
     claim_lease_ms: i64,
+    activity: activity::ActivityBuffer,
 }
 
 /// How long a claim keeps other invocations off a pair: longer than an invocation runs (30 s),
@@ -72,7 +73,20 @@ impl Handler {
             objects: None,
             dedup_ttl_secs,
             claim_lease_ms: CLAIM_LEASE_MS,
+            activity: activity::ActivityBuffer::new(Duration::ZERO),
         }
+    }
+
+    /// Writes the rules' activity at most once per `period` (added up in the process between
+    /// writes) instead of once per input; [`Handler::write_activity`] writes what is held.
+    pub fn with_activity_period(mut self, period: Duration) -> Self {
+        self.activity = activity::ActivityBuffer::new(period);
+        self
+    }
+
+    /// Writes the activity held in the process now: before the process stops.
+    pub async fn write_activity(&self) {
+        self.activity.write(&*self.ledger).await;
     }
 
     /// Reads the trace files that storage notifications name from `objects`.
@@ -184,14 +198,15 @@ impl Handler {
         )
         .await;
         sent.undone.extend(limited.released);
-        activity::record(
-            &*self.ledger,
-            &projects,
-            &sent.done,
-            &limited.digested,
-            &sent.failed,
-        )
-        .await;
+        self.activity
+            .record(
+                &*self.ledger,
+                &projects,
+                &sent.done,
+                &limited.digested,
+                &sent.failed,
+            )
+            .await;
         record::record(&*self.ledger, sent, &owner, self.dedup_ttl_secs).await;
     }
 

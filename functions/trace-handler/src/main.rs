@@ -20,6 +20,7 @@ struct Config {
     smn_arn_prefix: String,
     cache_ttl: Duration,
     dedup_ttl_secs: i64,
+    activity_period: Duration,
 }
 
 impl Config {
@@ -35,6 +36,7 @@ impl Config {
             )?,
             cache_ttl: Duration::from_secs(env_number("RULES_CACHE_SECONDS", 10)?),
             dedup_ttl_secs: env_number("DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)? as i64,
+            activity_period: Duration::from_secs(env_number("ACTIVITY_WRITE_SECONDS", 10)?),
         })
     }
 }
@@ -84,13 +86,22 @@ async fn main() -> Result<(), Error> {
             config.cache_ttl,
             config.dedup_ttl_secs,
         )
-        .with_trace_files(Arc::new(S3Objects::new(s3_client(&aws)))),
+        .with_trace_files(Arc::new(S3Objects::new(s3_client(&aws))))
+        .with_activity_period(config.activity_period),
     );
+    // Lambda stops an idle environment with SIGTERM (given an extension): the activity the
+    // process still holds is written then.
+    let stopping = handler.clone();
+    lambda_runtime::spawn_graceful_shutdown_handler(|| async move {
+        stopping.write_activity().await;
+    })
+    .await;
     run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = handler.clone();
         async move {
             if trace_handler::lambda::is_digest_schedule(event.payload.get()) {
                 let run = handler.publish_due_digests(ports::now_ms()).await;
+                handler.write_activity().await;
                 println!("{}", run.metrics(ports::now_ms()));
                 return serde_json::to_value(run).map_err(NotAllHandled::Summary);
             }
