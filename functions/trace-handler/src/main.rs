@@ -36,7 +36,7 @@ impl Config {
             )?,
             cache_ttl: Duration::from_secs(env_number("RULES_CACHE_SECONDS", 10)?),
             dedup_ttl_secs: env_number("DEDUP_TTL_SECONDS", DEFAULT_DEDUP_TTL_SECS)? as i64,
-            activity_period: Duration::from_secs(env_number("ACTIVITY_WRITE_SECONDS", 10)?),
+            activity_period: Duration::from_secs(env_number("ACTIVITY_WRITE_SECONDS", 0)?),
         })
     }
 }
@@ -90,12 +90,15 @@ async fn main() -> Result<(), Error> {
         .with_activity_period(config.activity_period),
     );
     // Lambda stops an idle environment with SIGTERM (given an extension): the activity the
-    // process still holds is written then.
-    let stopping = handler.clone();
-    lambda_runtime::spawn_graceful_shutdown_handler(|| async move {
-        stopping.write_activity().await;
-    })
-    .await;
+    // process still holds is written then. Without a period nothing is held, and no extension
+    // is registered (`cargo lambda watch` runs no extension that subscribes to no events).
+    if !config.activity_period.is_zero() {
+        let stopping = handler.clone();
+        lambda_runtime::spawn_graceful_shutdown_handler(|| async move {
+            stopping.write_activity().await;
+        })
+        .await;
+    }
     run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let handler = handler.clone();
         async move {

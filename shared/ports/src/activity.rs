@@ -1,6 +1,6 @@
 //! Each rule's activity: per hour, how many matches it had, how many messages it published,
 //! how many matches went into digests and how many failed; and when it last matched. The trace
-//! handler records it once per rule per input; the API reads it back.
+//! handler records sums of inputs, one delta per rule and hour; the API reads it back.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ impl HourCounts {
     }
 }
 
-/// What one input added to a rule's hour.
+/// What some inputs added to a rule's hour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityDelta {
     pub project_id: String,
@@ -41,7 +41,7 @@ pub struct ActivityDelta {
     /// The hour's start, epoch ms.
     pub hour_ms: i64,
     pub counts: HourCounts,
-    /// When the input was handled, if the rule matched in it.
+    /// When the rule last matched in those inputs, if it did.
     pub matched_at_ms: Option<i64>,
 }
 
