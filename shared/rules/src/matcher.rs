@@ -7,6 +7,10 @@
 //! - users: rules with no user list, plus the rules listing `user.name`;
 //! - filter: per condition slot (0..6), the rules whose condition in that slot holds; AND rules
 //!   need every slot they use to hold, OR rules any.
+//!
+//! When the operation and user leave only a few filtered rules, their conditions are compared
+//! with the trace directly instead: a few string comparisons cost less than a hash lookup per
+//! filter field, so a trace costs the same whether its project has one rule or a hundred.
 
 use rustc_hash::FxHashMap;
 
@@ -20,6 +24,8 @@ const SLOTS: usize = crate::limits::MAX_CONDITIONS;
 /// Longest service, resource type or trace name a rule can list; longer trace fields match
 /// no operation.
 const MAX_KEY_PART: usize = 64;
+/// Up to this many filtered rules left, their conditions are compared one by one.
+const COMPARED_RULES: u32 = 9;
 
 /// A set of fired rules, by their index in [`CompiledRules::rules`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,6 +81,8 @@ pub struct CompiledRules {
     /// Per filter field: value → per slot, the rules whose condition there names this value.
     values: [FxHashMap<Box<str>, [u128; SLOTS]>; FilterField::COUNT],
     fields_used: Vec<usize>,
+    /// Per rule, its active conditions (empty for rules without a filter).
+    conditions: Vec<Vec<(FilterField, Op, Box<str>)>>,
 }
 
 impl CompiledRules {
@@ -112,8 +120,15 @@ impl CompiledRules {
             }
             let Some((joiner, conditions)) = rule.filter.as_ref().and_then(|f| f.active()) else {
                 c.unfiltered |= bit;
+                c.conditions.push(Vec::new());
                 continue;
             };
+            c.conditions.push(
+                conditions
+                    .iter()
+                    .map(|cond| (cond.field, cond.op, cond.value.as_str().into()))
+                    .collect(),
+            );
             match joiner {
                 Joiner::And => c.and_rules |= bit,
                 Joiner::Or => c.or_rules |= bit,
@@ -167,10 +182,29 @@ impl CompiledRules {
             _ => 0,
         };
         fired &= self.any_user | users;
-        if fired & !self.unfiltered != 0 {
+        let filtered = fired & !self.unfiltered;
+        if filtered.count_ones() > COMPARED_RULES {
             fired &= self.unfiltered | self.filters_holding(trace);
+        } else {
+            for rule in Fired(filtered).iter() {
+                if !self.filter_holds(rule, trace) {
+                    fired &= !(1u128 << rule);
+                }
+            }
         }
         Fired(fired)
+    }
+
+    /// Whether rule `rule`'s filter holds for the trace, its conditions compared one by one.
+    fn filter_holds(&self, rule: usize, trace: &TraceView<'_>) -> bool {
+        let holds = |(field, op, value): &(FilterField, Op, Box<str>)| {
+            trace.field(*field).is_some_and(|v| same(v, value)) == (*op == Op::Eq)
+        };
+        let conditions = &self.conditions[rule];
+        match self.and_rules & (1u128 << rule) != 0 {
+            true => conditions.iter().all(holds),
+            false => conditions.iter().any(holds),
+        }
     }
 
     fn filters_holding(&self, trace: &TraceView<'_>) -> u128 {
@@ -194,6 +228,13 @@ impl CompiledRules {
         }
         all | (any & self.or_rules)
     }
+}
+
+/// `a == b`, most unequal values told by their length and ends without a call to `memcmp`.
+#[inline]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a.last() == b.last() && a == b
 }
 
 /// The unambiguous key of an operation: each part prefixed by its length.
