@@ -201,9 +201,10 @@ impl CompiledRules {
             trace.field(*field).is_some_and(|v| same(v, value)) == (*op == Op::Eq)
         };
         let conditions = &self.conditions[rule];
-        match self.and_rules & (1u128 << rule) != 0 {
-            true => conditions.iter().all(holds),
-            false => conditions.iter().any(holds),
+        if self.and_rules & (1u128 << rule) != 0 {
+            conditions.iter().all(holds)
+        } else {
+            conditions.iter().any(holds)
         }
     }
 
