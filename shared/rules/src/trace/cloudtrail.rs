@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use super::scan::{cloudtrail_fields, Value};
 use super::{Trace, TraceError, TraceView};
 
 /// Normalizes one CloudTrail record (contract part 2). The trace's project is the record's
@@ -65,42 +65,27 @@ pub(crate) fn read<'a>(
     record: &'a str,
     envelope_project: Option<&str>,
 ) -> Result<Normalized<'a>, TraceError> {
-    let not_an_object =
-        || TraceError::Unsupported("a CloudTrail record must be a JSON object".into());
-    // A struct would also take an array, its fields in order.
-    if !record.trim_start().starts_with('{') {
-        return Err(not_an_object());
-    }
-    let r: Record<'a> = serde_json::from_str(record).map_err(|_| not_an_object())?;
+    let r = cloudtrail_fields(record)
+        .map_err(|_| TraceError::Unsupported("a CloudTrail record must be a JSON object".into()))?;
     let event_source = required(r.event_source, "eventSource")?;
     let service_label = event_source.split('.').next().unwrap_or(&event_source);
-    let resources: Vec<Resource<'a>> = r
-        .resources
-        .and_then(|rs| serde_json::from_str::<Vec<&RawValue>>(rs.get()).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|x| serde_json::from_str(x.get()).ok())
-        .collect();
-    let resource_type = resources
-        .iter()
-        .find_map(|x| text(x.kind))
+    let resource_type = r
+        .resource_type
         .map(|t| t.rsplit("::").next().unwrap_or(&t).to_lowercase())
         .unwrap_or_else(|| service_label.to_owned());
-    let identity: Identity<'a> = r
-        .user_identity
-        .and_then(|i| serde_json::from_str(i.get()).ok())
-        .unwrap_or_default();
-    let user_name = text(identity.user_name).or_else(|| {
-        let arn = text(identity.arn)?;
+    let identity = r.identity;
+    let user_name = identity.user_name.or_else(|| {
+        let arn = identity.arn.as_deref()?;
         Some(match arn.rsplit_once('/') {
             Some((_, name)) => Cow::Owned(name.to_owned()),
-            None => Cow::Owned(arn.rsplit(':').next().unwrap_or(&arn).to_owned()),
+            None => Cow::Owned(arn.rsplit(':').next().unwrap_or(arn).to_owned()),
         })
     });
     let error_code = text(r.error_code);
-    let from_console = r
-        .session_credential_from_console
-        .is_some_and(|v| matches!(v.get(), "true" | "\"true\""));
+    let from_console = matches!(
+        r.session_credential_from_console,
+        Some(Value::Literal("true")) | Some(Value::Text(Cow::Borrowed("true")))
+    );
     let trace_type = match text(r.event_type).as_deref() {
         Some("AwsConsoleSignIn") => "ConsoleAction",
         _ if from_console => "ConsoleAction",
@@ -127,9 +112,12 @@ pub(crate) fn read<'a>(
         code: error_code.unwrap_or(Cow::Borrowed("200")),
         message: text(r.error_message),
         project_id,
-        read_only: r.read_only.and_then(|v| v.get().parse::<bool>().ok()),
+        read_only: match r.read_only {
+            Some(Value::Literal(v)) => v.parse::<bool>().ok(),
+            _ => None,
+        },
         request_id: text(r.request_id),
-        resource_id: resources.iter().find_map(|x| text(x.arn)),
+        resource_id: r.resource_arn,
         resource_type,
         service_type: service_label.to_uppercase(),
         source_ip: text(r.source_ip),
@@ -141,12 +129,12 @@ pub(crate) fn read<'a>(
         trace_name,
         trace_type,
         user: User {
-            access_key_id: text(identity.access_key_id),
-            account_id: text(identity.account_id),
-            id: text(identity.principal_id),
+            access_key_id: identity.access_key_id,
+            account_id: identity.account_id,
+            id: identity.principal_id,
             name: user_name,
-            is_root: text(identity.kind).as_deref() == Some("Root"),
-            principal_urn: text(identity.arn),
+            is_root: identity.kind.as_deref() == Some("Root"),
+            principal_urn: identity.arn,
         },
     };
     // What the scan of the written trace would refuse, in its order.
@@ -244,88 +232,24 @@ impl Normalized<'_> {
     }
 }
 
-/// The fields of a record a trace takes, each left raw until read.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Record<'a> {
-    #[serde(borrow, default)]
-    event_source: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    event_name: Option<&'a RawValue>,
-    #[serde(rename = "eventID", borrow, default)]
-    event_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    event_type: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    event_time: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error_code: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error_message: Option<&'a RawValue>,
-    #[serde(rename = "sourceIPAddress", borrow, default)]
-    source_ip: Option<&'a RawValue>,
-    #[serde(rename = "requestID", borrow, default)]
-    request_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    read_only: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    recipient_account_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    session_credential_from_console: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    user_identity: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    resources: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Identity<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    principal_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    arn: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    account_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    access_key_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    user_name: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Resource<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<&'a RawValue>,
-    #[serde(rename = "ARN", borrow, default)]
-    arn: Option<&'a RawValue>,
-}
-
 fn borrowed<'v>(value: &'v Option<Cow<'_, str>>) -> Option<Cow<'v, str>> {
     value.as_deref().map(Cow::Borrowed)
 }
 
-/// A raw value's text when it is a string: borrowed as it is when it holds no escape (the
-/// parse that captured it checked it), decoded otherwise.
-fn text<'a>(raw: Option<&'a RawValue>) -> Option<Cow<'a, str>> {
-    let quoted = raw?.get();
-    let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
-    if !inner.contains('\\') {
-        return Some(Cow::Borrowed(inner));
+/// A string value's text.
+fn text(value: Option<Value<'_>>) -> Option<Cow<'_, str>> {
+    match value? {
+        Value::Text(t) => Some(t),
+        _ => None,
     }
-    serde_json::from_str(quoted).ok()
 }
 
 /// A field that must be a non-empty string: missing when absent or null.
-fn required<'a>(raw: Option<&'a RawValue>, key: &'static str) -> Result<Cow<'a, str>, TraceError> {
-    match raw {
-        None => Err(TraceError::Missing(key)),
-        Some(v) if v.get() == "null" => Err(TraceError::Missing(key)),
-        Some(v) => text(Some(v))
-            .filter(|s| !s.is_empty())
-            .ok_or(TraceError::NotAString(key)),
+fn required<'a>(value: Option<Value<'a>>, key: &'static str) -> Result<Cow<'a, str>, TraceError> {
+    match value {
+        None | Some(Value::Null) => Err(TraceError::Missing(key)),
+        Some(Value::Text(t)) if !t.is_empty() => Ok(t),
+        Some(_) => Err(TraceError::NotAString(key)),
     }
 }
 
@@ -613,6 +537,52 @@ mod tests {
             normalize(&not_an_object, None),
             reference(&not_an_object, None)
         );
+    }
+
+    /// What a JSON value cannot hold: keys given twice (the last counts), keys spelled with
+    /// escapes, members of odd shapes; then text that is not one JSON object.
+    #[test]
+    fn records_as_written_read_as_the_reference_reads_them() {
+        let sample =
+            include_str!("../../../../events/cloudtrail-record-s3-delete-bucket-denied.json")
+                .trim();
+        let (head, body) = (&sample[..sample.len() - 1], &sample[1..]);
+        // Members added after the sample's own, so that they are the ones that count.
+        let mut records = [
+            r#""event\u004eame":"Escaped""#,
+            r#""eventSource":"ec2.amazonaws.com""#,
+            r#""userIdentity":{"type":"Root","type":"IAMUser","arn":"arn:aws:iam::1:user/a/b","userName":null}"#,
+            r#""userIdentity":{"userName":"n","userName":7,"arn":"arn:aws:iam::1:root"}"#,
+            r#""resources":[[1],{"type":7,"ARN":"arn:first"},{"type":"AWS::S3::Bucket","type":null},{"type":"AWS::EC2::VPC","ARN":"arn:second"},{"type":"AWS::IAM::Role"}]"#,
+            r#""resources":{"type":"AWS::X::Y"},"userIdentity":[],"eventName":"Last""#,
+            r#""readOnly":"true","sessionCredentialFromConsole":true,"errorMessage":{"a":[1,{"b":null}]}"#,
+            r#""readOnly":false,"errorCode":null,"eventType":7"#,
+            r#""eventTime":"2026-11-25T09:14:07Z","recipientAccountId":"""#,
+            r#""eventID":{"id":1}"#,
+        ]
+        .map(|member| format!("{head},{member}}}"))
+        .to_vec();
+        // A member given before the sample's own does not count.
+        records.push(format!(r#"{{"eventName":"First",{body}"#));
+        for text in &records {
+            let raw: Box<RawValue> = serde_json::from_str(text).unwrap();
+            for project in [None, Some("p-1")] {
+                assert_eq!(normalize(&raw, project), reference(&raw, project), "{text}");
+            }
+        }
+        for text in [
+            r#"{"eventSource":"s3.amazonaws.com"} x"#,
+            r#"{"a":01}"#,
+            r#"{"a":"\u12"}"#,
+            r#""text""#,
+            "",
+        ] {
+            assert_eq!(
+                read(text, None).unwrap_err(),
+                TraceError::Unsupported("a CloudTrail record must be a JSON object".into()),
+                "{text}"
+            );
+        }
     }
 
     #[test]

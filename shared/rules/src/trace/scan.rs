@@ -12,6 +12,10 @@ use blockmask::{Masks, TextError};
 use super::{TraceError, TraceView};
 use crate::fields::Field;
 
+mod cloudtrail;
+
+pub(crate) use cloudtrail::{cloudtrail_fields, Value};
+
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
 
@@ -28,6 +32,24 @@ pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
 
 /// [`scan`] from bytes, which must be UTF-8 (checked as part of the first stage).
 pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
+    with_scanner(bytes, |s| {
+        let mut view = TraceView::default();
+        let mut wrong_type = None;
+        s.document(&mut view, &mut wrong_type)?;
+        if let Some(field) = wrong_type {
+            return Err(TraceError::NotAString(field));
+        }
+        view.check_identity()?;
+        Ok(view)
+    })
+}
+
+/// Runs the first stage over `bytes` (UTF-8 checked, strings indexed), then `walk` with a
+/// scanner at their start.
+fn with_scanner<'a, T>(
+    bytes: &'a [u8],
+    walk: impl FnOnce(&mut Scanner<'a, '_>) -> Result<T, TraceError>,
+) -> Result<T, TraceError> {
     let blocks = blockmask::blocks_in(bytes.len());
     let mut inline = [Masks::default(); INLINE_BLOCKS];
     let mut heap = Vec::new();
@@ -49,22 +71,14 @@ pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
         },
     })?;
     let first_backslash = index_strings(bytes, masks)?;
-    let mut s = Scanner {
+    walk(&mut Scanner {
         json,
         i: 0,
         masks,
         word: 0,
         quotes: masks.first().map_or(0, |m| m.quotes),
         first_backslash,
-    };
-    let mut view = TraceView::default();
-    let mut wrong_type = None;
-    s.document(&mut view, &mut wrong_type)?;
-    if let Some(field) = wrong_type {
-        return Err(TraceError::NotAString(field));
-    }
-    view.check_identity()?;
-    Ok(view)
+    })
 }
 
 struct Scalar<'a> {
@@ -520,6 +534,15 @@ impl<'a> Scanner<'a, '_> {
     }
 
     fn array(&mut self, depth: usize) -> Step<()> {
+        self.elements(depth, |s, depth| s.skip_value(depth))
+    }
+
+    /// Walks the array at `self.i`, `each` reading (or skipping) every element.
+    #[inline(always)]
+    fn elements<F>(&mut self, depth: usize, mut each: F) -> Step<()>
+    where
+        F: FnMut(&mut Self, usize) -> Step<()>,
+    {
         if depth >= MAX_DEPTH {
             return Err(self.fail("nested too deeply"));
         }
@@ -531,7 +554,7 @@ impl<'a> Scanner<'a, '_> {
         }
         loop {
             self.ws();
-            self.skip_value(depth + 1)?;
+            each(self, depth + 1)?;
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,
