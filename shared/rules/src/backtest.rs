@@ -6,7 +6,9 @@
 //! Digests are counted as the handler would send them, with windows aligned on the traces'
 //! own times (the handler aligns them on handling time, seconds later).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -174,8 +176,8 @@ pub struct RuleTally {
     pub by_day: BTreeMap<i64, u64>,
     /// For a rule with a digest: matches by window start (ms).
     pub by_window: BTreeMap<i64, u64>,
-    pub by_trace_name: HashMap<String, u64>,
-    pub by_user: HashMap<String, u64>,
+    pub by_trace_name: FxHashMap<String, u64>,
+    pub by_user: FxHashMap<String, u64>,
     /// The earliest matches' messages, by (time, trace id).
     pub samples: Vec<Sample>,
 }
@@ -409,7 +411,7 @@ impl RuleTally {
     }
 }
 
-fn count(counts: &mut HashMap<String, u64>, value: Option<&str>) {
+fn count(counts: &mut FxHashMap<String, u64>, value: Option<&str>) {
     let value = value.unwrap_or("(none)");
     match counts.get_mut(value) {
         Some(n) => *n += 1,
@@ -419,7 +421,7 @@ fn count(counts: &mut HashMap<String, u64>, value: Option<&str>) {
     }
 }
 
-fn top(counts: &HashMap<String, u64>) -> Vec<Counted> {
+fn top(counts: &FxHashMap<String, u64>) -> Vec<Counted> {
     let mut all: Vec<Counted> = counts
         .iter()
         .map(|(name, &count)| Counted {
