@@ -118,6 +118,15 @@ impl Splitter {
     fn scan(&mut self, record_depth: u32) -> Result<Option<Range<usize>>, FileError> {
         let len = self.buf.len();
         while self.pos < len {
+            if !self.in_string
+                && matches!(self.record, Some((_, false)))
+                && self.depth > record_depth
+            {
+                if let Some(range) = self.inside_record(record_depth) {
+                    return Ok(Some(range));
+                }
+                continue;
+            }
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
@@ -191,6 +200,49 @@ impl Splitter {
             }
         }
         Ok(None)
+    }
+
+    /// Inside a record, below its depth and outside strings (nearly every byte of a file):
+    /// strings are jumped over and brackets counted with the state in locals. Returns the
+    /// record when it closes; otherwise stops where the bytes run out, maybe inside a string.
+    fn inside_record(&mut self, record_depth: u32) -> Option<Range<usize>> {
+        let buf = &self.buf[..];
+        let (mut pos, mut depth) = (self.pos, self.depth);
+        while pos < buf.len() {
+            match buf[pos] {
+                b'"' => {
+                    let mut at = pos + 1;
+                    loop {
+                        match quote_or_backslash(&buf[at..]) {
+                            Some(i) if buf[at + i] == b'"' => {
+                                pos = at + i + 1;
+                                break;
+                            }
+                            Some(i) if at + i + 2 <= buf.len() => at += i + 2,
+                            // The string (or its escape) goes on in bytes not here yet.
+                            found => {
+                                (self.pos, self.depth) = (buf.len(), depth);
+                                (self.in_string, self.escaped) = (true, found.is_some());
+                                return None;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == record_depth {
+                        (self.pos, self.depth) = (pos + 1, depth);
+                        return self.take_record(pos + 1);
+                    }
+                }
+                _ => {}
+            }
+            pos += 1;
+        }
+        (self.pos, self.depth) = (pos, depth);
+        None
     }
 
     fn take_record(&mut self, end: usize) -> Option<Range<usize>> {
