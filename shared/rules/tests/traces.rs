@@ -443,4 +443,11 @@ fn a_trace_files_records_are_read_as_live_traces_are() {
         file_record(&event("s3-notification-cloudtrail-log-file.json")),
         Err(TraceError::Unsupported(_))
     ));
+    // An EventBridge event names its eventSource inside its detail: it is read as live.
+    let wrapped = event("eventbridge-cloudtrail-authorize-sg-ingress.json");
+    let (_, live) = split(&wrapped);
+    assert_eq!(
+        &file_record(&wrapped).unwrap(),
+        live[0].trace.as_ref().unwrap()
+    );
 }

@@ -214,8 +214,9 @@ pub enum FileRecord<'a> {
 /// EventBridge event carrying one).
 pub fn read_file_record(record: &str) -> Result<FileRecord<'_>, TraceError> {
     // Most records of trace files are CloudTrail's: read one straight away (its parse checks
-    // it); a record that turns out to name no eventSource is read as any document.
-    if record.contains("\"eventSource\"") && !record.contains("\"detail-type\"") {
+    // it); a record that turns out to name no eventSource of its own (an EventBridge event
+    // names one inside its detail) is read as any document.
+    if record.contains("\"eventSource\"") {
         match cloudtrail::read(record, None) {
             Err(TraceError::Missing("eventSource")) => {}
             other => return other.map(FileRecord::CloudTrail),
