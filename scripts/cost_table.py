@@ -79,7 +79,7 @@ def main():
     p.add_argument("--idle-batch-ms", type=float, default=0.06,
                    help="a batch of 10 without matches: CPU only (handler-path bench)")
     p.add_argument("--memory-mb", type=float, default=256)
-    p.add_argument("--records-per-core-s", type=float, default=154_054,
+    p.add_argument("--records-per-core-s", type=float, default=246_463,
                    help="trace file records read and matched per second on one core")
     p.add_argument("--records-per-file", type=float, default=2500)
     a = p.parse_args()
