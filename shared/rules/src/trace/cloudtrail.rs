@@ -82,10 +82,11 @@ pub(crate) fn read<'a>(
         })
     });
     let error_code = text(r.error_code);
-    let from_console = matches!(
-        r.session_credential_from_console,
-        Some(Value::Literal("true")) | Some(Value::Text(Cow::Borrowed("true")))
-    );
+    let from_console = match &r.session_credential_from_console {
+        Some(Value::Literal(v)) => *v == "true",
+        Some(Value::Text(v)) => v == "true",
+        _ => false,
+    };
     let trace_type = match text(r.event_type).as_deref() {
         Some("AwsConsoleSignIn") => "ConsoleAction",
         _ if from_console => "ConsoleAction",
@@ -556,6 +557,7 @@ mod tests {
             r#""resources":[[1],{"type":7,"ARN":"arn:first"},{"type":"AWS::S3::Bucket","type":null},{"type":"AWS::EC2::VPC","ARN":"arn:second"},{"type":"AWS::IAM::Role"}]"#,
             r#""resources":{"type":"AWS::X::Y"},"userIdentity":[],"eventName":"Last""#,
             r#""readOnly":"true","sessionCredentialFromConsole":true,"errorMessage":{"a":[1,{"b":null}]}"#,
+            r#""sessionCredentialFromConsole":"tru\u0065""#,
             r#""readOnly":false,"errorCode":null,"eventType":7"#,
             r#""eventTime":"2026-11-25T09:14:07Z","recipientAccountId":"""#,
             r#""eventID":{"id":1}"#,

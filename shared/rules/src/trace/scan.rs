@@ -283,9 +283,14 @@ impl<'a> Scanner<'a, '_> {
             *slot = value.text;
             Ok(())
         })?;
+        self.only_whitespace_left("unexpected data after the trace")
+    }
+
+    /// The document ends here but for whitespace; `what` says otherwise.
+    fn only_whitespace_left(&mut self, what: &'static str) -> Step<()> {
         self.ws();
         if self.i != self.json.len() {
-            return Err(self.fail("unexpected data after the trace"));
+            return Err(self.fail(what));
         }
         Ok(())
     }

@@ -148,11 +148,7 @@ impl<'a> Scanner<'a, '_> {
                 }
             }
         })?;
-        self.ws();
-        if self.i != self.json.len() {
-            return Err(self.fail("unexpected data after the record"));
-        }
-        Ok(())
+        self.only_whitespace_left("unexpected data after the record")
     }
 
     /// One element of `resources`: its `type` and `ARN` when it is an object and they are
