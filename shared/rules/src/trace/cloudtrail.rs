@@ -480,6 +480,15 @@ mod tests {
         ))
         .unwrap();
         let mut records = vec![sample.clone()];
+        // Records as AWS writes them, from the EventBridge samples' details.
+        for event in [
+            include_str!("../../../../events/eventbridge-cloudtrail-authorize-sg-ingress.json"),
+            include_str!("../../../../events/eventbridge-console-signin-root-no-mfa.json"),
+            include_str!("../../../../events/eventbridge-forwarded-iam-create-access-key.json"),
+        ] {
+            let event: Value = serde_json::from_str(event).unwrap();
+            records.push(event["detail"].clone());
+        }
         let variants: [(&str, Value); 15] = [
             ("eventID", Value::Null),
             ("eventID", json!(7)),
