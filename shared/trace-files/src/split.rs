@@ -128,26 +128,18 @@ impl Splitter {
                 continue;
             }
             if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                    self.pos += 1;
-                    continue;
-                }
-                match quote_or_backslash(&self.buf[self.pos..]) {
-                    None => self.pos = len,
-                    Some(i) if self.buf[self.pos + i] == b'\\' => {
-                        self.escaped = true;
-                        self.pos += i + 1;
-                    }
-                    Some(i) => {
-                        self.in_string = false;
-                        self.pos += i + 1;
+                // An escape the last bytes ended in: its escaped byte is the first of these.
+                let from = self.pos + usize::from(self.escaped);
+                match past_string(&self.buf, from) {
+                    Ok(end) => {
+                        (self.in_string, self.escaped, self.pos) = (false, false, end);
                         if self.depth == record_depth {
-                            if let Some(range) = self.take_record(self.pos) {
+                            if let Some(range) = self.take_record(end) {
                                 return Ok(Some(range));
                             }
                         }
                     }
+                    Err(escaped) => (self.pos, self.escaped) = (len, escaped),
                 }
                 continue;
             }
@@ -210,25 +202,18 @@ impl Splitter {
         let (mut pos, mut depth) = (self.pos, self.depth);
         while pos < buf.len() {
             match buf[pos] {
-                b'"' => {
-                    let mut at = pos + 1;
-                    loop {
-                        match quote_or_backslash(&buf[at..]) {
-                            Some(i) if buf[at + i] == b'"' => {
-                                pos = at + i + 1;
-                                break;
-                            }
-                            Some(i) if at + i + 2 <= buf.len() => at += i + 2,
-                            // The string (or its escape) goes on in bytes not here yet.
-                            found => {
-                                (self.pos, self.depth) = (buf.len(), depth);
-                                (self.in_string, self.escaped) = (true, found.is_some());
-                                return None;
-                            }
-                        }
+                b'"' => match past_string(buf, pos + 1) {
+                    Ok(end) => {
+                        pos = end;
+                        continue;
                     }
-                    continue;
-                }
+                    // The string goes on in bytes not here yet.
+                    Err(escaped) => {
+                        (self.pos, self.depth) = (buf.len(), depth);
+                        (self.in_string, self.escaped) = (true, escaped);
+                        return None;
+                    }
+                },
                 b'{' | b'[' => depth += 1,
                 b'}' | b']' => {
                     depth -= 1;
@@ -327,6 +312,18 @@ fn container_array(bytes: &[u8]) -> Option<Option<usize>> {
     }
     i = skip_whitespace(bytes, i + 1)?;
     Some((bytes[i] == b'[').then_some(i + 1))
+}
+
+/// Just past the closing quote of the string whose contents start at `from`; when `bytes` end
+/// first, whether they end inside an escape.
+fn past_string(bytes: &[u8], mut from: usize) -> Result<usize, bool> {
+    loop {
+        match quote_or_backslash(&bytes[from..]) {
+            Some(i) if bytes[from + i] == b'"' => return Ok(from + i + 1),
+            Some(i) if from + i + 2 <= bytes.len() => from += i + 2,
+            found => return Err(found.is_some()),
+        }
+    }
 }
 
 /// The first `"` or `\\` in `bytes`, eight bytes at a time: the end of a record's string is
