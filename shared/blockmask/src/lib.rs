@@ -7,6 +7,10 @@
 //! time, cached by std). The `unsafe` is the vector loads of 64-byte arrays and the calls into
 //! AVX code after that check.
 
+mod unescape;
+
+pub use unescape::{unescape_into, EscapeError};
+
 /// The classes of the bytes of one block that the scanner needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Masks {
@@ -75,6 +79,23 @@ fn classify_whole_blocks(
         non_ascii |= slot.has_non_ascii;
     }
     non_ascii
+}
+
+const EVEN_BITS: u64 = 0x5555_5555_5555_5555;
+
+/// The positions escaped by a backslash (the byte after each escaping backslash), given a
+/// block's backslashes; `carry` says whether the block starts escaped, and is set to whether
+/// the next one does. simdjson's method.
+#[inline]
+pub fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
+    let backslashes = backslashes & !*carry;
+    let follows_escape = (backslashes << 1) | *carry;
+    let odd_sequence_starts = backslashes & !EVEN_BITS & !follows_escape;
+    let (sequences_starting_on_even_bits, overflow) =
+        odd_sequence_starts.overflowing_add(backslashes);
+    *carry = overflow as u64;
+    let invert = sequences_starting_on_even_bits << 1;
+    (EVEN_BITS ^ invert) & follows_escape
 }
 
 /// Classifies the 64 bytes of `block`.

@@ -114,3 +114,86 @@ proptest! {
         }
     }
 }
+
+/// `text` as a JSON string literal, each character written as `pick` says: as itself (escaped
+/// where JSON requires), or as `\u` escapes (a surrogate pair beyond the first plane), or `/`
+/// as `\/`.
+fn json_literal(text: &str, pick: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for (n, c) in text.chars().enumerate() {
+        if pick.get(n % pick.len().max(1)).is_some_and(|p| p % 4 == 0) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else if c == '/' {
+            out.push_str("\\/");
+        } else {
+            let quoted = serde_json::to_string(&c.to_string()).unwrap();
+            out.push_str(&quoted[1..quoted.len() - 1]);
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn sqs_batch(bodies: &[String]) -> String {
+    let records: Vec<String> = bodies
+        .iter()
+        .enumerate()
+        .map(|(n, body)| {
+            format!(r#"{{"messageId":"m{n}","receiptHandle":"r","body":{body},"attributes":{{}},"messageAttributes":{{}},"eventSource":"aws:sqs","awsRegion":"eu-west-1"}}"#)
+        })
+        .collect();
+    format!(r#"{{"Records":[{}]}}"#, records.join(","))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// An SQS batch's bodies, however their characters are escaped, become traces whose text
+    /// is the body serde_json reads.
+    #[test]
+    fn sqs_bodies_are_unescaped_as_serde_unescapes_them(
+        traces in proptest::collection::vec(trace(), 1..4),
+        pick in proptest::collection::vec(any::<u8>(), 1..50),
+    ) {
+        let bodies: Vec<String> = traces.iter().map(|t| {
+            let mut t = t.clone();
+            t["project_id"] = "p1".into();
+            t["path"] = "/v1/servers/ünï/😀".into();
+            t.to_string()
+        }).collect();
+        let literals: Vec<String> = bodies.iter().map(|b| json_literal(b, &pick)).collect();
+        let batch = sqs_batch(&literals);
+        for (literal, body) in literals.iter().zip(&bodies) {
+            prop_assert_eq!(&serde_json::from_str::<String>(literal).unwrap(), body);
+        }
+        let (shape, items) = rules::trace::envelope::split(&batch);
+        prop_assert_eq!(shape, rules::trace::envelope::Shape::Sqs);
+        prop_assert_eq!(items.len(), bodies.len());
+        for (n, (item, body)) in items.iter().zip(&bodies).enumerate() {
+            prop_assert_eq!(item.message_id.clone(), Some(format!("m{n}")));
+            let trace = item.trace.as_ref().unwrap();
+            prop_assert_eq!(trace.json(), body.as_str());
+        }
+    }
+}
+
+#[test]
+fn half_a_surrogate_pair_fails_its_sqs_item_alone() {
+    let good = r#"{"trace_id":"t1","trace_name":"deleteServer","service_type":"ECS","resource_type":"ecs","project_id":"p1"}"#;
+    let pair = json_literal(&good.replace("ECS", "E😀S"), &[0]);
+    for half in [r"\ud83d", r"\ude00", r"\ud83d\u0041"] {
+        let lone = json_literal(good, &[1]).replace("deleteServer", &format!("delete{half}Server"));
+        let batch = sqs_batch(&[json_literal(good, &[1]), lone, pair.clone()]);
+        let (shape, items) = rules::trace::envelope::split(&batch);
+        assert_eq!(shape, rules::trace::envelope::Shape::Sqs);
+        assert!(items[0].trace.is_ok());
+        let error = items[1].trace.as_ref().unwrap_err().to_string();
+        assert!(error.contains("invalid escape"), "{half}: {error}");
+        assert_eq!(items[1].message_id.as_deref(), Some("m1"));
+        let trace = items[2].trace.as_ref().unwrap();
+        assert_eq!(trace.view().service_type.as_deref(), Some("E😀S"));
+    }
+}

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::stored::{self, StoredObject};
-use super::{cloudtrail, Trace, TraceError, TraceView, Traced};
+use super::{cloudtrail, scan, Trace, TraceError, TraceView, Traced};
 
 /// One trace of an input, or why it could not be read.
 #[derive(Debug)]
@@ -64,26 +64,6 @@ struct SqsAttributes {
 #[serde(rename_all = "camelCase")]
 struct SqsAttribute {
     string_value: Option<String>,
-}
-
-/// An SQS batch read in one pass, the shape Lambda hands over most: each record's body
-/// unescaped once.
-#[derive(Deserialize)]
-struct SqsBatch<'a> {
-    #[serde(rename = "Records", borrow)]
-    records: Vec<SqsBatchRecord<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SqsBatchRecord<'a> {
-    #[serde(borrow)]
-    event_source: Cow<'a, str>,
-    message_id: String,
-    #[serde(borrow)]
-    body: Cow<'a, str>,
-    #[serde(default)]
-    message_attributes: Option<SqsAttributes>,
 }
 
 /// Splits any handler input into its traces.
@@ -146,31 +126,39 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
     )
 }
 
-/// A well-formed SQS batch's items, read in one pass; `None` for any other input (or a batch
-/// with a malformed record, which the general path reads record by record).
+/// An SQS batch's items, read in one pass of the trace scanner (each body unescaped once, by
+/// blocks); `None` for any other input, which the general path reads.
 fn sqs_batch(input: &str) -> Option<Vec<Item>> {
-    if !input.contains("\"Records\"") {
+    // Lambda writes the key first; an input written otherwise is still read, by the general path.
+    if !input.trim_start().starts_with("{\"Records\"") {
         return None;
     }
-    let batch: SqsBatch<'_> = serde_json::from_str(input).ok()?;
-    if batch.records.iter().any(|r| r.event_source != "aws:sqs") {
+    let records = scan::sqs_batch_fields(input).ok()??;
+    if records
+        .iter()
+        .any(|r| r.event_source.as_deref() != Some("aws:sqs"))
+    {
         return None;
     }
     Some(
-        batch
-            .records
+        records
             .into_iter()
-            .map(|r| {
-                let project = r
-                    .message_attributes
-                    .and_then(|a| a.project_id?.string_value);
-                Item {
-                    trace: single(r.body, project.as_deref()),
-                    message_id: Some(r.message_id),
-                }
+            .map(|r| match (r.message_id, r.body) {
+                (Some(message_id), Some(body)) => Item {
+                    trace: body.and_then(|b| single(Cow::Owned(b), r.project_id.as_deref())),
+                    message_id: Some(message_id.into_owned()),
+                },
+                _ => Item {
+                    message_id: None,
+                    trace: Err(no_message_id_or_body()),
+                },
             })
             .collect(),
     )
+}
+
+fn no_message_id_or_body() -> TraceError {
+    TraceError::Unsupported("an SQS record needs messageId and body".into())
 }
 
 fn is_sqs_record(r: &RawValue) -> bool {
@@ -195,9 +183,7 @@ fn sqs_item(r: &RawValue) -> Item {
         }
         Err(_) => Item {
             message_id: None,
-            trace: Err(TraceError::Unsupported(
-                "an SQS record needs messageId and body".into(),
-            )),
+            trace: Err(no_message_id_or_body()),
         },
     }
 }
@@ -271,17 +257,13 @@ impl Traced for FileRecord<'_> {
 /// One trace-carrying document: an EventBridge event, a CloudTrail record or a CTS trace.
 /// A body already unescaped into a `String` becomes the trace's text without a copy.
 fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
-    // Most documents are CTS traces: one that names neither key of the other shapes anywhere
-    // (nor could spell one with escapes) is read as one straight away, without first probing
-    // its shape.
-    if !doc.contains("\"detail-type\"")
-        && !doc.contains("\"eventSource\"")
-        && !doc.contains("\\u")
-        && !doc.contains("s3:TestEvent")
-    {
-        return Trace::from_json(doc.into_owned(), envelope_project);
-    }
-    let doc = doc.as_ref();
+    // Most documents are CTS traces, read as one straight away; one whose top-level keys tell
+    // another shape is probed for it.
+    let doc = match Trace::from_json_if_trace(doc.into_owned(), envelope_project) {
+        Ok(trace) => return trace,
+        Err(doc) => doc,
+    };
+    let doc = doc.as_str();
     let probe: Probe<'_> = serde_json::from_str(doc).unwrap_or_default();
     if probe.detail_type.is_some() {
         return event_bridge(&probe, envelope_project);

@@ -10,6 +10,8 @@ pub mod stored;
 
 pub use crate::fields::TraceView;
 
+use crate::fields::Field;
+
 pub use scan::{scan, scan_bytes};
 
 /// Why a trace, or an input carrying traces, was refused. Each names what was wrong without
@@ -68,10 +70,10 @@ impl Traced for Trace {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
     json: String,
-    project_id: String,
-    trace_id: String,
     /// The scan's result, so that [`Trace::view`] reads no byte again.
     spans: spans::Spans,
+    /// The envelope's project, when the trace names none of its own.
+    envelope_project: Option<Box<str>>,
 }
 
 impl Trace {
@@ -84,23 +86,47 @@ impl Trace {
     ) -> Result<Trace, TraceError> {
         let json = json.into();
         let view = scan(&json)?;
-        let project_id = match (&view.project_id, envelope_project) {
-            (Some(p), _) => p.to_string(),
-            (None, Some(p)) if !p.is_empty() => p.to_owned(),
+        Trace::of_scanned(&view, &json, envelope_project).map(|of| of(json))
+    }
+
+    /// [`Trace::from_json`] for a document that might be another input shape: it is given back
+    /// when a top-level key tells one (see [`scan::scan_if_trace`]).
+    pub(crate) fn from_json_if_trace(
+        json: String,
+        envelope_project: Option<&str>,
+    ) -> Result<Result<Trace, TraceError>, String> {
+        let made = match scan::scan_if_trace(&json) {
+            Ok(None) => None,
+            Ok(Some(view)) => Some(Trace::of_scanned(&view, &json, envelope_project)),
+            Err(e) => Some(Err(e)),
+        };
+        match made {
+            None => Err(json),
+            Some(made) => Ok(made.map(|of| of(json))),
+        }
+    }
+
+    /// Checks the project of a scanned trace; gives what makes the trace of its JSON.
+    fn of_scanned(
+        view: &TraceView<'_>,
+        json: &str,
+        envelope_project: Option<&str>,
+    ) -> Result<impl FnOnce(String) -> Trace, TraceError> {
+        let (project_id, envelope_project) = match (&view.project_id, envelope_project) {
+            (Some(p), _) => (p.as_ref(), None),
+            (None, Some(p)) if !p.is_empty() => (p, Some(Box::from(p))),
             _ => return Err(TraceError::NoProject),
         };
         // Only a project that may hold rules: anything else would be looked up (and cached)
         // for nothing.
-        if !crate::limits::is_project_id(&project_id) {
+        if !crate::limits::is_project_id(project_id) {
             return Err(TraceError::BadProject);
         }
-        let trace_id = view.trace_id.as_deref().unwrap_or_default().to_owned();
-        let spans = spans::Spans::of(&view, &json);
-        Ok(Trace {
+        let spans = spans::Spans::of(view, json);
+        Ok(move |json| Trace {
             json,
-            project_id,
-            trace_id,
             spans,
+            envelope_project,
         })
     }
 
@@ -109,11 +135,14 @@ impl Trace {
     }
 
     pub fn project_id(&self) -> &str {
-        &self.project_id
+        match &self.envelope_project {
+            Some(p) => p,
+            None => self.spans.text(Field::ProjectId, &self.json),
+        }
     }
 
     pub fn trace_id(&self) -> &str {
-        &self.trace_id
+        self.spans.text(Field::TraceId, &self.json)
     }
 
     /// The fields matching needs, as the scan that made the trace found them.

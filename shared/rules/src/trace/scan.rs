@@ -13,8 +13,10 @@ use super::{TraceError, TraceView};
 use crate::fields::Field;
 
 mod cloudtrail;
+mod sqs;
 
 pub(crate) use cloudtrail::{cloudtrail_fields, Value};
+pub(crate) use sqs::sqs_batch_fields;
 
 /// Deeper nesting than this is refused rather than risking the stack.
 const MAX_DEPTH: usize = 128;
@@ -32,15 +34,18 @@ pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
 
 /// [`scan`] from bytes, which must be UTF-8 (checked as part of the first stage).
 pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
-    with_scanner(bytes, |s| {
-        let mut view = TraceView::default();
-        let mut wrong_type = None;
-        s.document(&mut view, &mut wrong_type)?;
-        if let Some(field) = wrong_type {
-            return Err(TraceError::NotAString(field));
+    with_scanner(bytes, |s| s.trace(&mut false))
+}
+
+/// [`scan`], or `None` when the document names at its top a key that tells another input shape
+/// (`detail-type`, `eventSource`, `Records`, `Event`): a document to be told apart first.
+pub(crate) fn scan_if_trace(json: &str) -> Result<Option<TraceView<'_>>, TraceError> {
+    with_scanner(json.as_bytes(), |s| {
+        let mut other_shape = false;
+        match s.trace(&mut other_shape) {
+            _ if other_shape => Ok(None),
+            view => view.map(Some),
         }
-        view.check_identity()?;
-        Ok(view)
     })
 }
 
@@ -156,7 +161,7 @@ fn index_strings(b: &[u8], masks: &mut [Masks]) -> Result<usize, TraceError> {
             if first_backslash == usize::MAX && m.backslashes != 0 {
                 first_backslash = 64 * k + m.backslashes.trailing_zeros() as usize;
             }
-            let escaped = escaped_positions(m.backslashes, &mut escape_carry);
+            let escaped = blockmask::escaped_positions(m.backslashes, &mut escape_carry);
             // `\"` and `\\`, nearly every escape of escaped JSON, are known valid from the
             // masks; the others are looked at.
             let mut to_check = escaped & !(m.quotes | m.backslashes);
@@ -204,22 +209,6 @@ fn check_escape(b: &[u8], at: usize) -> Result<(), TraceError> {
     }
 }
 
-const EVEN_BITS: u64 = 0x5555_5555_5555_5555;
-
-/// The positions escaped by a backslash (the byte after each escaping backslash), given a
-/// block's backslashes; `carry` says whether the block starts escaped. simdjson's method.
-#[inline]
-fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
-    let backslashes = backslashes & !*carry;
-    let follows_escape = (backslashes << 1) | *carry;
-    let odd_sequence_starts = backslashes & !EVEN_BITS & !follows_escape;
-    let (sequences_starting_on_even_bits, overflow) =
-        odd_sequence_starts.overflowing_add(backslashes);
-    *carry = overflow as u64;
-    let invert = sequences_starting_on_even_bits << 1;
-    (EVEN_BITS ^ invert) & follows_escape
-}
-
 /// Bit k set when an odd number of bits at or below k are set in `x`: between an opening quote
 /// (included) and its closing one.
 #[inline]
@@ -241,11 +230,25 @@ impl<'a> Scanner<'a, '_> {
         fail(self.i, what)
     }
 
+    /// A CTS trace's fields, checked; `other_shape` set when a top-level key tells another
+    /// input shape.
+    fn trace(&mut self, other_shape: &mut bool) -> Result<TraceView<'a>, TraceError> {
+        let mut view = TraceView::default();
+        let mut wrong_type = None;
+        self.document(&mut view, &mut wrong_type, other_shape)?;
+        if let Some(field) = wrong_type {
+            return Err(TraceError::NotAString(field));
+        }
+        view.check_identity()?;
+        Ok(view)
+    }
+
     /// The whole input: one object, then only whitespace.
     fn document(
         &mut self,
         view: &mut TraceView<'a>,
         wrong_type: &mut Option<&'static str>,
+        other_shape: &mut bool,
     ) -> Step<()> {
         self.ws();
         match self.peek() {
@@ -259,6 +262,10 @@ impl<'a> Scanner<'a, '_> {
         }
         self.object(0, |s, key, depth| {
             let Some(field) = s.field(key)? else {
+                *other_shape |= matches!(
+                    &*s.key_name(key)?,
+                    b"detail-type" | b"eventSource" | b"Records" | b"Event"
+                );
                 return s.skip_value(depth);
             };
             let slot = view.slot_mut(field);

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use super::TraceView;
+use crate::fields::Field;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 enum Span {
@@ -49,6 +50,15 @@ pub(crate) struct Spans([Span; crate::fields::FIELD_COUNT]);
 impl Spans {
     pub(crate) fn of(v: &TraceView<'_>, json: &str) -> Spans {
         Spans(v.slots().map(|f| Span::of(f, json)))
+    }
+
+    /// The text of `field` ("" when it is missing).
+    pub(crate) fn text<'a>(&'a self, field: Field, json: &'a str) -> &'a str {
+        match &self.0[field as usize] {
+            Span::Missing => "",
+            Span::At(r) => json.get(r.clone()).unwrap_or_default(),
+            Span::Decoded(s) => s,
+        }
     }
 
     pub(crate) fn view<'a>(&'a self, json: &'a str) -> TraceView<'a> {

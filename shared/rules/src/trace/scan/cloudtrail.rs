@@ -171,7 +171,7 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// A key's name, escapes decoded (most keys have none and are borrowed).
-    fn key_name(&mut self, key: Key<'a>) -> Step<Cow<'a, [u8]>> {
+    pub(super) fn key_name(&mut self, key: Key<'a>) -> Step<Cow<'a, [u8]>> {
         if !self.has_escapes(key.open, key.end) {
             return Ok(Cow::Borrowed(key.raw));
         }
@@ -201,7 +201,7 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// A value's text if it is a string; other values are skipped.
-    fn string_only(&mut self, depth: usize) -> Step<Text<'a>> {
+    pub(super) fn string_only(&mut self, depth: usize) -> Step<Text<'a>> {
         if self.peek() == Some(b'"') {
             return self.string().map(Some);
         }

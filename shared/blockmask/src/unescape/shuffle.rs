@@ -1,0 +1,178 @@
+//! The block path of [`super::unescape_into`]: 64 bytes classified at a time, the escaping
+//! backslashes found from their mask, and each eight bytes stored without them by a byte
+//! shuffle (SSSE3's `pshufb`, NEON's `tbl`) from a table of the bytes each drop mask keeps.
+
+use crate::{classify, escaped_positions};
+
+use super::SIMPLE;
+
+/// For each mask of bytes to drop out of eight, the indices of those kept, in order, then
+/// 0x80 (which both shuffles turn into a zero byte).
+const KEEP: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        let (mut indices, mut kept) = (u64::MAX, 0);
+        let mut j = 0;
+        while j < 8 {
+            if mask & (1 << j) == 0 {
+                indices &= !(0xff << (8 * kept));
+                indices |= (j as u64) << (8 * kept);
+                kept += 1;
+            }
+            j += 1;
+        }
+        // Bytes past those kept: 0xff has the high bit set, as 0x80 does.
+        table[mask] = indices;
+        mask += 1;
+    }
+    table
+};
+
+/// Stores the eight bytes at `from` that `keep` (a [`KEEP`] entry) names, in order, at `to`.
+trait Shuffle {
+    /// # Safety
+    /// `from` must be readable and `to` writable for eight bytes; the CPU must have the
+    /// instructions the implementation uses.
+    unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8);
+}
+
+/// Decodes the whole 64-byte blocks of `src` into `dst`, returning where the decoder that stops
+/// at each escape is to go on (`i`, a backslash at `i - 1` already dropped) and the length
+/// written; `None` when a block holds an escape that is not one byte (`\u`, or an invalid one):
+/// the string is then decoded from its start by that decoder.
+///
+/// # Safety
+/// `dst` must have room for `src.len() + 16` bytes, and the CPU the instructions of `S`.
+#[inline(always)]
+unsafe fn blocks<S: Shuffle>(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
+    let (mut i, mut o, mut carry) = (0, 0, 0u64);
+    while let Some(block) = src.get(i..i + 64) {
+        let block: &[u8; 64] = block.try_into().ok()?;
+        let masks = classify(block);
+        let escaped = escaped_positions(masks.backslashes, &mut carry);
+        // A backslash is dropped when the byte after it is escaped; for the last byte of the
+        // block, that byte is the next block's first (the carry).
+        let dropped = (escaped >> 1) | (carry << 63);
+        let letters = escaped & !(masks.quotes | masks.backslashes);
+        let mut translated;
+        let bytes = if letters == 0 {
+            block
+        } else {
+            translated = *block;
+            translate(&mut translated, letters)?;
+            &translated
+        };
+        for k in 0..8 {
+            let drop = (dropped >> (8 * k)) as u8;
+            // SAFETY: bytes 8k..8k+8 of a 64-byte block; o <= i + 8k, so the store ends
+            // within src.len() + 8.
+            unsafe {
+                S::compress8(
+                    bytes.as_ptr().add(8 * k),
+                    KEEP[usize::from(drop)],
+                    dst.add(o),
+                )
+            };
+            o += 8 - drop.count_ones() as usize;
+        }
+        i += 64;
+    }
+    Some((i - carry as usize, o))
+}
+
+/// Replaces each escaped letter of `block` (bits of `letters`) with the byte it stands for;
+/// `None` for `u` and invalid escapes.
+#[inline]
+fn translate(block: &mut [u8; 64], mut letters: u64) -> Option<()> {
+    while letters != 0 {
+        let at = letters.trailing_zeros() as usize;
+        let byte = block.get_mut(at)?;
+        match SIMPLE[usize::from(*byte)] {
+            0 => return None,
+            simple => *byte = simple,
+        }
+        letters &= letters - 1;
+    }
+    Some(())
+}
+
+#[cfg(target_arch = "x86_64")]
+mod imp {
+    use core::arch::x86_64::*;
+
+    use super::Shuffle;
+
+    struct Ssse3;
+
+    impl Shuffle for Ssse3 {
+        #[inline(always)]
+        unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
+            // SAFETY: the caller's.
+            unsafe {
+                let bytes = _mm_loadl_epi64(from.cast());
+                let kept = _mm_shuffle_epi8(bytes, _mm_cvtsi64_si128(keep as i64));
+                _mm_storel_epi64(to.cast(), kept);
+            }
+        }
+    }
+
+    /// # Safety
+    /// `dst` must have room for `src.len() + 16` bytes.
+    pub(in crate::unescape) unsafe fn unescape_blocks(
+        src: &[u8],
+        dst: *mut u8,
+    ) -> Option<(usize, usize)> {
+        if src.len() < 64 || !std::arch::is_x86_feature_detected!("ssse3") {
+            return Some((0, 0));
+        }
+        // SAFETY: SSSE3 was detected just above; the room is the caller's.
+        unsafe { blocks_ssse3(src, dst) }
+    }
+
+    #[target_feature(enable = "ssse3")]
+    unsafe fn blocks_ssse3(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
+        // SAFETY: the caller's.
+        unsafe { super::blocks::<Ssse3>(src, dst) }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod imp {
+    use core::arch::aarch64::*;
+
+    use super::Shuffle;
+
+    struct Neon;
+
+    impl Shuffle for Neon {
+        #[inline(always)]
+        unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
+            // SAFETY: the caller's; NEON is part of aarch64.
+            unsafe { vst1_u8(to, vtbl1_u8(vld1_u8(from), vcreate_u8(keep))) }
+        }
+    }
+
+    /// # Safety
+    /// `dst` must have room for `src.len() + 16` bytes.
+    pub(in crate::unescape) unsafe fn unescape_blocks(
+        src: &[u8],
+        dst: *mut u8,
+    ) -> Option<(usize, usize)> {
+        // SAFETY: the caller's.
+        unsafe { super::blocks::<Neon>(src, dst) }
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod imp {
+    /// No shuffle here: the decoder that stops at each escape does it all.
+    pub(in crate::unescape) unsafe fn unescape_blocks(
+        _: &[u8],
+        _: *mut u8,
+    ) -> Option<(usize, usize)> {
+        Some((0, 0))
+    }
+}
+
+pub(super) use imp::unescape_blocks;
