@@ -90,6 +90,33 @@ impl Message {
     }
 }
 
+/// Appends `s` as a JSON string literal, escaped as serde_json escapes it.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut from = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[from..i]);
+        match escape {
+            "" => out.push_str(&format!("\\u{b:04x}")),
+            escape => out.push_str(escape),
+        }
+        from = i + 1;
+    }
+    out.push_str(&s[from..]);
+    out.push('"');
+}
+
 /// The length of `s` as a JSON string literal, quotes included, as serde_json escapes it.
 fn json_string_len(s: &str) -> usize {
     2 + s
@@ -107,17 +134,30 @@ fn json_string_len(s: &str) -> usize {
 pub fn render(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> Option<Message> {
     let topic_id = rule.topic_id.clone()?;
     let target = topic_id.kind();
-    let head = json!({
-        "id": rule.notification_id,
-        "name": rule.notification_name,
-        "project_id": rule.project_id,
-    });
-    let body = |trace: &str, cut: Option<&[String]>| {
-        let cut = cut.map_or(String::new(), |c| format!(",\"truncated\":{}", json!(c)));
-        match target {
-            NotificationType::Smn => format!("{{\"notification\":{head},\"trace\":{trace}{cut}}}"),
-            NotificationType::Fun => format!("{{\"cts\":{trace}{cut}}}"),
+    let head = match target {
+        NotificationType::Smn => {
+            let mut head = String::with_capacity(160);
+            head.push_str("{\"notification\":{\"id\":");
+            push_json_string(&mut head, &rule.notification_id);
+            head.push_str(",\"name\":");
+            push_json_string(&mut head, &rule.notification_name);
+            head.push_str(",\"project_id\":");
+            push_json_string(&mut head, &rule.project_id);
+            head.push_str("},\"trace\":");
+            head
         }
+        NotificationType::Fun => "{\"cts\":".to_owned(),
+    };
+    let body = |trace: &str, cut: Option<&[String]>| {
+        let mut body = String::with_capacity(head.len() + trace.len() + 1);
+        body.push_str(&head);
+        body.push_str(trace);
+        if let Some(cut) = cut {
+            body.push_str(",\"truncated\":");
+            body.push_str(&json!(cut).to_string());
+        }
+        body.push('}');
+        body
     };
     let attributes: Vec<(&'static str, String)> = match target {
         NotificationType::Fun => Vec::new(),
@@ -258,6 +298,17 @@ mod tests {
                 "user_name"
             ]
         );
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        let mut every_control: String = (0u8..0x20).map(char::from).collect();
+        every_control.push_str("\"\\/\u{7f}é😀 plain");
+        for s in ["", "plain", "a\"b", &every_control] {
+            let mut out = String::from("kept");
+            push_json_string(&mut out, s);
+            assert_eq!(out, format!("kept{}", serde_json::to_string(s).unwrap()));
+        }
     }
 
     #[test]

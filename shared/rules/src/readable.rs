@@ -5,125 +5,137 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-
 use crate::model::Notification;
 use crate::trace::TraceView;
 
 /// Values longer than this many bytes are cut (with `...`): a line, not a document.
 const MAX_VALUE: usize = 200;
 
-/// The fields the view does not hold; everything else of the trace is skipped unread.
-#[derive(Deserialize, Default)]
-struct Details<'a> {
-    #[serde(borrow, default)]
-    source_ip: Option<Cow<'a, str>>,
-    #[serde(default)]
-    time: Option<serde_json::Value>,
-    #[serde(borrow, default)]
-    message: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    user: Option<User<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-struct User<'a> {
-    #[serde(borrow, default)]
-    domain: Option<Domain<'a>>,
-    #[serde(borrow, default)]
-    account_id: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default)]
-struct Domain<'a> {
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-}
+/// Labels are padded to this many columns.
+const LABEL_WIDTH: usize = 10;
 
 /// The readable text of `rule` firing on a trace (`trace_json` as received).
 pub fn text(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> String {
-    // A field of an unexpected type leaves the details out, never the message.
-    let details: Details<'_> = serde_json::from_str(trace_json).unwrap_or_default();
-    let v = |s: &Option<Cow<'_, str>>| s.as_deref().filter(|s| !s.is_empty()).map(one_line);
-    let mut out = format!(
-        "The key event notification rule \"{}\" matched this operation.\n\n",
-        one_line(&rule.notification_name)
-    );
-    let mut line = |label: &str, value: Option<String>| {
-        if let Some(value) = value {
-            out.push_str(&format!("{label:<10}{value}\n"));
+    // What the view does not hold is read from the trace; a member of an unexpected type is
+    // left out, never the message.
+    let details = crate::trace::trace_details(trace_json).unwrap_or_default();
+    let mut out = String::with_capacity(640);
+    out.push_str("The key event notification rule \"");
+    push_one_line(&mut out, &rule.notification_name);
+    out.push_str("\" matched this operation.\n\n");
+    line(&mut out, "What:", |out| {
+        if join(out, [v(&trace.service_type), v(&trace.trace_name)]) {
+            if let Some(kind) = v(&trace.trace_type) {
+                push_all(out, [" (", kind, ")"]);
+            }
         }
-    };
-    let what = [&trace.service_type, &trace.trace_name]
-        .into_iter()
-        .filter_map(&v)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let kind = v(&trace.trace_type).map_or(String::new(), |t| format!(" ({t})"));
-    line("What:", (!what.is_empty()).then(|| format!("{what}{kind}")));
-    let resource = [&trace.resource_type, &trace.resource_name]
-        .into_iter()
-        .filter_map(&v)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let resource = match (resource.is_empty(), v(&trace.resource_id)) {
-        (true, id) => id,
-        (false, Some(id)) => Some(format!("{resource} ({id})")),
-        (false, None) => Some(resource),
-    };
-    line("Resource:", resource);
-    let user = details.user.unwrap_or_default();
-    let account = user
-        .domain
-        .and_then(|d| v(&d.name))
-        .or_else(|| v(&user.account_id));
-    line(
-        "By:",
+    });
+    line(&mut out, "Resource:", |out| {
+        let named = join(out, [v(&trace.resource_type), v(&trace.resource_name)]);
+        match (named, v(&trace.resource_id)) {
+            (true, Some(id)) => push_all(out, [" (", id, ")"]),
+            (false, Some(id)) => push_one_line(out, id),
+            (_, None) => {}
+        }
+    });
+    let account = v(&details.user_domain_name).or(v(&details.user_account_id));
+    line(&mut out, "By:", |out| {
         match (v(&trace.user_name), account) {
-            (Some(u), Some(a)) => Some(format!("{u} (account {a})")),
-            (u, None) => u,
-            (None, Some(a)) => Some(format!("account {a}")),
-        },
-    );
-    line("From:", v(&details.source_ip));
-    line(
-        "Result:",
-        match (v(&trace.code), v(&details.message)) {
-            (Some(c), Some(m)) => Some(format!("{c}: {m}")),
-            (c, None) => c,
-            (None, m) => m,
-        },
-    );
-    line("Time:", details.time.as_ref().and_then(utc));
-    line("Rating:", v(&trace.trace_rating));
-    line("Rule:", Some(one_line(&rule.notification_name)));
-    line("Trace id:", v(&trace.trace_id));
+            (Some(u), Some(a)) => push_all(out, [u, " (account ", a, ")"]),
+            (Some(u), None) => push_one_line(out, u),
+            (None, Some(a)) => push_all(out, ["account ", a]),
+            (None, None) => {}
+        }
+    });
+    line(&mut out, "From:", |out| {
+        push_all(out, v(&details.source_ip))
+    });
+    line(&mut out, "Result:", |out| {
+        join_with(out, ": ", [v(&trace.code), v(&details.message)]);
+    });
+    line(&mut out, "Time:", |out| {
+        if let Some(time) = details.time.as_deref().and_then(utc) {
+            out.push_str(&time);
+        }
+    });
+    line(&mut out, "Rating:", |out| {
+        push_all(out, v(&trace.trace_rating))
+    });
+    line(&mut out, "Rule:", |out| {
+        push_one_line(out, &rule.notification_name)
+    });
+    line(&mut out, "Trace id:", |out| {
+        push_all(out, v(&trace.trace_id))
+    });
     out
 }
 
-/// `s` on one line (control characters as spaces), cut to [`MAX_VALUE`] bytes.
-fn one_line(s: &str) -> String {
+/// A field's text, when present and not empty.
+fn v<'s>(field: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
+    field.as_deref().filter(|s| !s.is_empty())
+}
+
+/// A line of `label` (padded) and what `value` writes; no line when it writes nothing.
+fn line(out: &mut String, label: &str, value: impl FnOnce(&mut String)) {
+    let start = out.len();
+    out.push_str(label);
+    out.extend(std::iter::repeat_n(
+        ' ',
+        LABEL_WIDTH.saturating_sub(label.len()),
+    ));
+    let value_start = out.len();
+    value(out);
+    if out.len() == value_start {
+        out.truncate(start);
+    } else {
+        out.push('\n');
+    }
+}
+
+/// Writes each part with [`push_one_line`].
+fn push_all<'s>(out: &mut String, parts: impl IntoIterator<Item = &'s str>) {
+    for part in parts {
+        push_one_line(out, part);
+    }
+}
+
+/// Writes the present values separated by spaces; tells whether any was.
+fn join<const N: usize>(out: &mut String, values: [Option<&str>; N]) -> bool {
+    join_with(out, " ", values)
+}
+
+fn join_with<const N: usize>(out: &mut String, separator: &str, values: [Option<&str>; N]) -> bool {
+    let mut any = false;
+    for value in values.into_iter().flatten() {
+        if any {
+            out.push_str(separator);
+        }
+        push_one_line(out, value);
+        any = true;
+    }
+    any
+}
+
+/// Writes `s` on one line (control characters as spaces), cut to [`MAX_VALUE`] bytes.
+fn push_one_line(out: &mut String, s: &str) {
     let mut end = s.len().min(MAX_VALUE);
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    let mut out: String = s[..end]
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let kept = &s[..end];
+    if kept.bytes().any(|b| b.is_ascii_control() || b >= 0x80) {
+        out.extend(kept.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    } else {
+        out.push_str(kept);
+    }
     if end < s.len() {
         out.push_str("...");
     }
-    out
 }
 
-/// Epoch milliseconds (a number, or digits in a string) as `2024-11-25 07:33:20 UTC`.
-fn utc(time: &serde_json::Value) -> Option<String> {
-    let ms = match time {
-        serde_json::Value::Number(n) => n.as_i64()?,
-        serde_json::Value::String(s) => s.parse().ok()?,
-        _ => return None,
-    };
+/// Epoch milliseconds (a number's text, or digits in a string) as `2024-11-25 07:33:20 UTC`.
+fn utc(time: &str) -> Option<String> {
+    let ms: i64 = time.parse().ok()?;
     let (days, secs) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000) / 1000);
     let (y, m, d) = civil_from_days(days);
     Some(format!(
@@ -176,14 +188,19 @@ mod tests {
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(
-            utc(&serde_json::json!(1732520000000u64)).as_deref(),
+            utc("1732520000000").as_deref(),
             Some("2024-11-25 07:33:20 UTC")
         );
-        assert_eq!(utc(&serde_json::json!("x")), None);
+        assert_eq!(utc("x"), None);
     }
 
     #[test]
     fn values_stay_on_one_short_line() {
+        let one_line = |s: &str| {
+            let mut out = String::new();
+            push_one_line(&mut out, s);
+            out
+        };
         assert_eq!(one_line("a\nb\u{7}c"), "a b c");
         let long = one_line(&"é".repeat(300));
         assert!(

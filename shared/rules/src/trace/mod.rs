@@ -12,6 +12,7 @@ pub use crate::fields::TraceView;
 
 use crate::fields::Field;
 
+pub(crate) use scan::trace_details;
 pub use scan::{scan, scan_bytes};
 
 /// Why a trace, or an input carrying traces, was refused. Each names what was wrong without

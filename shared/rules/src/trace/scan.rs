@@ -13,9 +13,11 @@ use super::{TraceError, TraceView};
 use crate::fields::Field;
 
 mod cloudtrail;
+mod details;
 mod sqs;
 
 pub(crate) use cloudtrail::{cloudtrail_fields, Value};
+pub(crate) use details::trace_details;
 pub(crate) use sqs::sqs_batch_fields;
 
 /// Deeper nesting than this is refused rather than risking the stack.

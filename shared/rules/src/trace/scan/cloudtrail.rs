@@ -181,7 +181,7 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// A value: strings decoded, numbers and literals as written.
-    fn value(&mut self, depth: usize) -> Step<Value<'a>> {
+    pub(super) fn value(&mut self, depth: usize) -> Step<Value<'a>> {
         let start = self.i;
         Ok(match self.peek() {
             Some(b'"') => Value::Text(self.string()?),
