@@ -214,6 +214,9 @@ impl Handler {
     /// matches.
     async fn match_traces(&self, traces: Vec<(usize, &Trace)>, run: &mut Run<'_>) -> Vec<Pending> {
         let mut pending = Vec::new();
+        // An input's traces are nearly always of one project: its rules are taken from the
+        // cache once, not once per trace.
+        let mut last: Option<(&str, Arc<rules::CompiledRules>)> = None;
         for (i, trace) in traces {
             if let Some(caller) = run.caller_project.filter(|c| *c != trace.project_id()) {
                 tracing::warn!(item = i, "a trace of another project than the caller's");
@@ -224,13 +227,21 @@ impl Handler {
                 continue;
             }
             run.summary.traces += 1;
-            let compiled = match self.rules.rules(trace.project_id()).await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(item = i, project_id = trace.project_id(), error = %e, "cannot read rules");
-                    run.failures.fail(i, "rules could not be read", false);
-                    continue;
+            if last
+                .as_ref()
+                .is_none_or(|(project, _)| *project != trace.project_id())
+            {
+                match self.rules.rules(trace.project_id()).await {
+                    Ok(compiled) => last = Some((trace.project_id(), compiled)),
+                    Err(e) => {
+                        tracing::error!(item = i, project_id = trace.project_id(), error = %e, "cannot read rules");
+                        run.failures.fail(i, "rules could not be read", false);
+                        continue;
+                    }
                 }
+            }
+            let Some((_, compiled)) = &last else {
+                continue;
             };
             let view = trace.view();
             for r in compiled.matches(&view).iter() {
