@@ -2,12 +2,13 @@
 //! item per trace. A malformed item carries its own error and never spoils the others.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::stored::{self, StoredObject};
-use super::{cloudtrail, scan, Trace, TraceError, TraceView, Traced};
+use super::{cloudtrail, scan, Text, Trace, TraceError, TraceView, Traced};
 
 /// One trace of an input, or why it could not be read.
 #[derive(Debug)]
@@ -112,7 +113,7 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
             .iter()
             .map(|t| Item {
                 message_id: None,
-                trace: single(Cow::Borrowed(t.get()), project.as_deref()),
+                trace: single(Text::Own(t.get().to_owned()), project.as_deref()),
             })
             .collect();
         return (Shape::Direct, items);
@@ -121,7 +122,7 @@ pub fn split(input: &str) -> (Shape, Vec<Item>) {
         Shape::Direct,
         vec![Item {
             message_id: None,
-            trace: single(Cow::Borrowed(input), None),
+            trace: single(Text::Own(input.to_owned()), None),
         }],
     )
 }
@@ -133,19 +134,23 @@ fn sqs_batch(input: &str) -> Option<Vec<Item>> {
     if !input.trim_start().starts_with("{\"Records\"") {
         return None;
     }
-    let records = scan::sqs_batch_fields(input).ok()??;
+    let (records, bodies) = scan::sqs_batch_fields(input).ok()??;
     if records
         .iter()
         .any(|r| r.event_source.as_deref() != Some("aws:sqs"))
     {
         return None;
     }
+    let bodies = Arc::new(bodies);
     Some(
         records
             .into_iter()
             .map(|r| match (r.message_id, r.body) {
                 (Some(message_id), Some(body)) => Item {
-                    trace: body.and_then(|b| single(Cow::Owned(b), r.project_id.as_deref())),
+                    trace: body.and_then(|range| {
+                        let all = bodies.clone();
+                        single(Text::Shared { all, range }, r.project_id.as_deref())
+                    }),
                     message_id: Some(message_id.into_owned()),
                 },
                 _ => Item {
@@ -177,7 +182,7 @@ fn sqs_item(r: &RawValue) -> Item {
                 .message_attributes
                 .and_then(|a| a.project_id?.string_value);
             Item {
-                trace: single(Cow::Owned(rec.body), project.as_deref()),
+                trace: single(Text::Own(rec.body), project.as_deref()),
                 message_id: Some(rec.message_id),
             }
         }
@@ -208,7 +213,7 @@ pub fn read_file_record(record: &str) -> Result<FileRecord<'_>, TraceError> {
             other => return other.map(FileRecord::CloudTrail),
         }
     }
-    match single(Cow::Borrowed(record), None) {
+    match single(Text::Own(record.to_owned()), None) {
         Err(TraceError::TraceFiles(_)) => Err(TraceError::Unsupported(
             "a storage notification inside a trace file".into(),
         )),
@@ -255,11 +260,11 @@ impl Traced for FileRecord<'_> {
 }
 
 /// One trace-carrying document: an EventBridge event, a CloudTrail record or a CTS trace.
-/// A body already unescaped into a `String` becomes the trace's text without a copy.
-fn single(doc: Cow<'_, str>, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
+/// A CTS trace keeps `doc` as its text without a copy.
+fn single(doc: Text, envelope_project: Option<&str>) -> Result<Trace, TraceError> {
     // Most documents are CTS traces, read as one straight away; one whose top-level keys tell
     // another shape is probed for it.
-    let doc = match Trace::from_json_if_trace(doc.into_owned(), envelope_project) {
+    let doc = match Trace::from_json_if_trace(doc, envelope_project) {
         Ok(trace) => return trace,
         Err(doc) => doc,
     };

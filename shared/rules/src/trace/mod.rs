@@ -7,6 +7,7 @@ pub mod envelope;
 mod scan;
 mod spans;
 pub mod stored;
+mod text;
 
 pub use crate::fields::TraceView;
 
@@ -14,6 +15,7 @@ use crate::fields::Field;
 
 pub(crate) use scan::trace_details;
 pub use scan::{scan, scan_bytes};
+pub(crate) use text::Text;
 
 /// Why a trace, or an input carrying traces, was refused. Each names what was wrong without
 /// repeating the input.
@@ -70,7 +72,7 @@ impl Traced for Trace {
 /// record, as normalized).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trace {
-    json: String,
+    json: Text,
     /// The scan's result, so that [`Trace::view`] reads no byte again.
     spans: spans::Spans,
     /// The envelope's project, when the trace names none of its own.
@@ -87,18 +89,18 @@ impl Trace {
     ) -> Result<Trace, TraceError> {
         let json = json.into();
         let view = scan(&json)?;
-        Trace::of_scanned(&view, &json, envelope_project).map(|of| of(json))
+        Trace::of_scanned(&view, &json, envelope_project).map(|of| of(Text::Own(json)))
     }
 
     /// [`Trace::from_json`] for a document that might be another input shape: it is given back
     /// when a top-level key tells one (see [`scan::scan_if_trace`]).
     pub(crate) fn from_json_if_trace(
-        json: String,
+        json: Text,
         envelope_project: Option<&str>,
-    ) -> Result<Result<Trace, TraceError>, String> {
-        let made = match scan::scan_if_trace(&json) {
+    ) -> Result<Result<Trace, TraceError>, Text> {
+        let made = match scan::scan_if_trace(json.as_str()) {
             Ok(None) => None,
-            Ok(Some(view)) => Some(Trace::of_scanned(&view, &json, envelope_project)),
+            Ok(Some(view)) => Some(Trace::of_scanned(&view, json.as_str(), envelope_project)),
             Err(e) => Some(Err(e)),
         };
         match made {
@@ -112,7 +114,7 @@ impl Trace {
         view: &TraceView<'_>,
         json: &str,
         envelope_project: Option<&str>,
-    ) -> Result<impl FnOnce(String) -> Trace, TraceError> {
+    ) -> Result<impl FnOnce(Text) -> Trace, TraceError> {
         let (project_id, envelope_project) = match (&view.project_id, envelope_project) {
             (Some(p), _) => (p.as_ref(), None),
             (None, Some(p)) if !p.is_empty() => (p, Some(Box::from(p))),
@@ -132,22 +134,22 @@ impl Trace {
     }
 
     pub fn json(&self) -> &str {
-        &self.json
+        self.json.as_str()
     }
 
     pub fn project_id(&self) -> &str {
         match &self.envelope_project {
             Some(p) => p,
-            None => self.spans.text(Field::ProjectId, &self.json),
+            None => self.spans.text(Field::ProjectId, self.json()),
         }
     }
 
     pub fn trace_id(&self) -> &str {
-        self.spans.text(Field::TraceId, &self.json)
+        self.spans.text(Field::TraceId, self.json())
     }
 
     /// The fields matching needs, as the scan that made the trace found them.
     pub fn view(&self) -> TraceView<'_> {
-        self.spans.view(&self.json)
+        self.spans.view(self.json())
     }
 }

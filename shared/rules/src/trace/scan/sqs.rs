@@ -1,8 +1,10 @@
 //! An SQS batch as Lambda hands it over, read by the trace scanner's walk: the whole batch
-//! checked in one pass over its first-stage masks, each record's body unescaped by
-//! [`blockmask::unescape_into`] (a body is escaped JSON: an escape every ten bytes or so).
+//! checked in one pass over its first-stage masks, the records' bodies unescaped by
+//! [`blockmask::unescape_into`] (a body is escaped JSON: an escape every eight bytes or so)
+//! one after the other into one buffer.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use super::{with_scanner, Scanner, Step};
 use crate::trace::TraceError;
@@ -12,17 +14,22 @@ use crate::trace::TraceError;
 pub(crate) struct SqsRecordFields<'a> {
     pub(crate) message_id: Option<Cow<'a, str>>,
     pub(crate) event_source: Option<Cow<'a, str>>,
-    /// The body, unescaped; an error when it spells a character that does not exist.
-    pub(crate) body: Option<Result<String, TraceError>>,
+    /// Where the body is in the buffer of unescaped bodies; an error when it spells a
+    /// character that does not exist.
+    pub(crate) body: Option<Result<Range<usize>, TraceError>>,
     /// `messageAttributes.project_id.stringValue`.
     pub(crate) project_id: Option<Cow<'a, str>>,
 }
 
-/// The records of `{"Records": [...]}` whose elements are all objects; `None` for valid JSON of
-/// any other shape, an error for invalid JSON.
-pub(crate) fn sqs_batch_fields(
-    input: &str,
-) -> Result<Option<Vec<SqsRecordFields<'_>>>, TraceError> {
+/// An SQS batch's records and the buffer of their unescaped bodies.
+pub(crate) type Batch<'a> = Option<(Vec<SqsRecordFields<'a>>, String)>;
+
+/// The records of `{"Records": [...]}` whose elements are all objects, and the buffer of their
+/// unescaped bodies; `None` for valid JSON of any other shape, an error for invalid JSON.
+pub(crate) fn sqs_batch_fields(input: &str) -> Result<Batch<'_>, TraceError> {
+    // Unescaping never lengthens: the input's length (and the unescaper's slack for its
+    // whole stores) is room enough for every body.
+    let mut bodies = String::with_capacity(input.len() + 64);
     with_scanner(input.as_bytes(), |s| {
         s.ws();
         if s.peek() != Some(b'{') {
@@ -35,17 +42,21 @@ pub(crate) fn sqs_batch_fields(
             if &*s.key_name(key)? != b"Records" {
                 return s.skip_value(depth);
             }
-            records = s.records(depth)?;
+            records = s.records(depth, &mut bodies)?;
             Ok(())
         })?;
         s.only_whitespace_left("unexpected data after the input")?;
-        Ok(records)
+        Ok(records.map(|records| (records, bodies)))
     })
 }
 
 impl<'a> Scanner<'a, '_> {
     /// `Records`' value: `None` unless it is an array of objects.
-    fn records(&mut self, depth: usize) -> Step<Option<Vec<SqsRecordFields<'a>>>> {
+    fn records(
+        &mut self,
+        depth: usize,
+        bodies: &mut String,
+    ) -> Step<Option<Vec<SqsRecordFields<'a>>>> {
         if self.peek() != Some(b'[') {
             self.skip_value(depth)?;
             return Ok(None);
@@ -56,7 +67,7 @@ impl<'a> Scanner<'a, '_> {
                 records = None;
                 return s.skip_value(depth);
             }
-            let record = s.sqs_record(depth)?;
+            let record = s.sqs_record(depth, bodies)?;
             if let Some(records) = &mut records {
                 records.push(record);
             }
@@ -65,13 +76,13 @@ impl<'a> Scanner<'a, '_> {
         Ok(records)
     }
 
-    fn sqs_record(&mut self, depth: usize) -> Step<SqsRecordFields<'a>> {
+    fn sqs_record(&mut self, depth: usize, bodies: &mut String) -> Step<SqsRecordFields<'a>> {
         let mut out = SqsRecordFields::default();
         self.object(depth, |s, key, depth| {
             match &*s.key_name(key)? {
                 b"messageId" => out.message_id = s.string_only(depth)?,
                 b"eventSource" => out.event_source = s.string_only(depth)?,
-                b"body" => out.body = s.unescaped_only(depth)?,
+                b"body" => out.body = s.unescaped_only(depth, bodies)?,
                 b"messageAttributes" => out.project_id = s.attribute(depth, b"project_id")?,
                 _ => s.skip_value(depth)?,
             }
@@ -103,8 +114,13 @@ impl<'a> Scanner<'a, '_> {
         Ok(value)
     }
 
-    /// A string value's text, unescaped into a `String` of its own; other values are skipped.
-    fn unescaped_only(&mut self, depth: usize) -> Step<Option<Result<String, TraceError>>> {
+    /// A string value's text, unescaped onto the end of `out`: where it is there. Other values
+    /// are skipped.
+    fn unescaped_only(
+        &mut self,
+        depth: usize,
+        out: &mut String,
+    ) -> Step<Option<Result<Range<usize>, TraceError>>> {
         if self.peek() != Some(b'"') {
             self.skip_value(depth)?;
             return Ok(None);
@@ -113,13 +129,14 @@ impl<'a> Scanner<'a, '_> {
         let end = self.string_end(open)?;
         self.i = end + 1;
         let text = self.text(open, end)?;
+        let start = out.len();
         if !self.has_escapes(open, end) {
-            return Ok(Some(Ok(text.to_owned())));
+            out.push_str(text);
+            return Ok(Some(Ok(start..out.len())));
         }
-        let mut unescaped = String::new();
         Ok(Some(
-            blockmask::unescape_into(text, &mut unescaped)
-                .map(|()| unescaped)
+            blockmask::unescape_into(text, out)
+                .map(|()| start..out.len())
                 .map_err(|e| TraceError::Json {
                     offset: open + 1 + e.offset,
                     what: "invalid escape in a string",
