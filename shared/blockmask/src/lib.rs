@@ -146,7 +146,7 @@ mod imp {
     /// One 64-byte register per block; the compares give the bitmasks directly.
     #[inline]
     #[target_feature(enable = "avx512bw")]
-    fn classify_avx512(block: &[u8; 64]) -> Masks {
+    pub(crate) fn classify_avx512(block: &[u8; 64]) -> Masks {
         // SAFETY: `block` is 64 readable bytes; `loadu` has no alignment requirement.
         let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
         Masks {
@@ -273,12 +273,12 @@ mod imp {
 
     use super::{classify_whole_blocks, Masks};
 
-    pub fn classify_blocks(bytes: &[u8], out: &mut [Masks]) -> bool {
+    pub(crate) fn classify_blocks(bytes: &[u8], out: &mut [Masks]) -> bool {
         classify_whole_blocks(bytes, out, classify)
     }
 
     #[inline]
-    pub fn classify(block: &[u8; 64]) -> Masks {
+    pub(crate) fn classify(block: &[u8; 64]) -> Masks {
         // SAFETY: NEON is part of every aarch64 CPU.
         unsafe { classify_neon(block) }
     }

@@ -2,7 +2,7 @@
 //! backslashes found from their mask, and each eight bytes stored without them by a byte
 //! shuffle (SSSE3's `pshufb`, NEON's `tbl`) from a table of the bytes each drop mask keeps.
 
-use crate::{classify, escaped_positions};
+use crate::{escaped_positions, Masks};
 
 use super::SIMPLE;
 
@@ -29,8 +29,14 @@ const KEEP: [u64; 256] = {
     table
 };
 
-/// Stores the eight bytes at `from` that `keep` (a [`KEEP`] entry) names, in order, at `to`.
+/// The instructions a block path is compiled for.
 trait Shuffle {
+    /// # Safety
+    /// The CPU must have the instructions the implementation uses.
+    unsafe fn classify(block: &[u8; 64]) -> Masks;
+
+    /// Stores the eight bytes at `from` that `keep` (a [`KEEP`] entry) names, in order, at `to`.
+    ///
     /// # Safety
     /// `from` must be readable and `to` writable for eight bytes; the CPU must have the
     /// instructions the implementation uses.
@@ -49,7 +55,8 @@ unsafe fn blocks<S: Shuffle>(src: &[u8], dst: *mut u8) -> Option<(usize, usize)>
     let (mut i, mut o, mut carry) = (0, 0, 0u64);
     while let Some(block) = src.get(i..i + 64) {
         let block: &[u8; 64] = block.try_into().ok()?;
-        let masks = classify(block);
+        // SAFETY: the caller's.
+        let masks = unsafe { S::classify(block) };
         let escaped = escaped_positions(masks.backslashes, &mut carry);
         // A backslash is dropped when the byte after it is escaped; for the last byte of the
         // block, that byte is the next block's first (the carry).
@@ -103,17 +110,48 @@ mod imp {
 
     use super::Shuffle;
 
+    use crate::Masks;
+
+    /// SSE2's classification, SSSE3's shuffle.
     struct Ssse3;
+
+    /// AVX-512BW's classification (one compare a class), SSSE3's shuffle.
+    struct Avx512;
+
+    #[inline(always)]
+    unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
+        // SAFETY: the caller's.
+        unsafe {
+            let bytes = _mm_loadl_epi64(from.cast());
+            let kept = _mm_shuffle_epi8(bytes, _mm_cvtsi64_si128(keep as i64));
+            _mm_storel_epi64(to.cast(), kept);
+        }
+    }
 
     impl Shuffle for Ssse3 {
         #[inline(always)]
+        unsafe fn classify(block: &[u8; 64]) -> Masks {
+            crate::classify(block)
+        }
+
+        #[inline(always)]
         unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
             // SAFETY: the caller's.
-            unsafe {
-                let bytes = _mm_loadl_epi64(from.cast());
-                let kept = _mm_shuffle_epi8(bytes, _mm_cvtsi64_si128(keep as i64));
-                _mm_storel_epi64(to.cast(), kept);
-            }
+            unsafe { compress8(from, keep, to) }
+        }
+    }
+
+    impl Shuffle for Avx512 {
+        #[inline(always)]
+        unsafe fn classify(block: &[u8; 64]) -> Masks {
+            // SAFETY: the caller's (AVX-512BW).
+            unsafe { crate::imp::classify_avx512(block) }
+        }
+
+        #[inline(always)]
+        unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
+            // SAFETY: the caller's.
+            unsafe { compress8(from, keep, to) }
         }
     }
 
@@ -123,17 +161,59 @@ mod imp {
         src: &[u8],
         dst: *mut u8,
     ) -> Option<(usize, usize)> {
-        if src.len() < 64 || !std::arch::is_x86_feature_detected!("ssse3") {
+        if src.len() < 64 {
             return Some((0, 0));
         }
-        // SAFETY: SSSE3 was detected just above; the room is the caller's.
-        unsafe { blocks_ssse3(src, dst) }
+        // SAFETY: each path runs only on a CPU found to have its instructions; the room is
+        // the caller's.
+        unsafe {
+            if std::arch::is_x86_feature_detected!("avx512bw") {
+                blocks_avx512(src, dst)
+            } else if std::arch::is_x86_feature_detected!("ssse3") {
+                blocks_ssse3(src, dst)
+            } else {
+                Some((0, 0))
+            }
+        }
     }
 
     #[target_feature(enable = "ssse3")]
     unsafe fn blocks_ssse3(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
         // SAFETY: the caller's.
         unsafe { super::blocks::<Ssse3>(src, dst) }
+    }
+
+    #[target_feature(enable = "avx512bw,ssse3")]
+    unsafe fn blocks_avx512(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
+        // SAFETY: the caller's.
+        unsafe { super::blocks::<Avx512>(src, dst) }
+    }
+
+    /// Every path this CPU can run gives what the decoder that stops at each escape gives.
+    #[cfg(test)]
+    #[test]
+    fn every_path_equals_the_decoder_of_runs() {
+        let text = r#"{\"a\":\"b\\\"c\\\\\",\"d\":[1,2],\"e\":\"\/x\ny\tz\"}"#.repeat(9);
+        let src = text.as_bytes();
+        let decode = |path: unsafe fn(&[u8], *mut u8) -> Option<(usize, usize)>| {
+            let mut out = vec![0u8; src.len() + 16];
+            // SAFETY: `out` has the room; each path is called only when detected below.
+            let (i, o) = unsafe { path(src, out.as_mut_ptr()) }.unwrap();
+            let o = unsafe { crate::unescape::unescape_runs(src, out.as_mut_ptr(), i, o) }.unwrap();
+            out.truncate(o);
+            out
+        };
+        let mut expected = vec![0u8; src.len() + 16];
+        // SAFETY: `expected` has the room.
+        let o =
+            unsafe { crate::unescape::unescape_runs(src, expected.as_mut_ptr(), 0, 0) }.unwrap();
+        expected.truncate(o);
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            assert_eq!(decode(blocks_ssse3), expected, "SSSE3");
+        }
+        if std::arch::is_x86_feature_detected!("avx512bw") {
+            assert_eq!(decode(blocks_avx512), expected, "AVX-512");
+        }
     }
 }
 
@@ -146,6 +226,11 @@ mod imp {
     struct Neon;
 
     impl Shuffle for Neon {
+        #[inline(always)]
+        unsafe fn classify(block: &[u8; 64]) -> crate::Masks {
+            crate::classify(block)
+        }
+
         #[inline(always)]
         unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
             // SAFETY: the caller's; NEON is part of aarch64.

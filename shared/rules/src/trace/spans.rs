@@ -1,67 +1,89 @@
 //! Where a scanned trace's fields sit in its JSON, kept with the trace so that reading them
 //! again needs no second scan: a borrowed field is a byte range of the text, a field whose
-//! escapes had to be decoded is kept decoded.
+//! escapes had to be decoded is kept decoded. Ranges are two `u32`s, so that a trace (moved
+//! from the scan to its input's item to the handler) stays small.
 
 use std::borrow::Cow;
-use std::ops::Range;
 
 use super::TraceView;
-use crate::fields::Field;
+use crate::fields::{Field, FIELD_COUNT};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-enum Span {
-    #[default]
-    Missing,
-    At(Range<usize>),
-    Decoded(Box<str>),
+/// A field's place: `len` with [`DECODED`] set counts in [`Spans::decoded`], else in the JSON;
+/// `start` [`MISSING`] for a field the trace lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
 }
 
-impl Span {
-    fn of(field: &Option<Cow<'_, str>>, json: &str) -> Span {
-        match field {
-            None => Span::Missing,
-            Some(Cow::Borrowed(s)) => {
-                // A borrowed field is a slice of `json` (its bytes lie within it); anything
-                // else is kept as it is.
-                let start = (s.as_ptr() as usize).wrapping_sub(json.as_ptr() as usize);
-                if start <= json.len() && s.len() <= json.len() - start {
-                    Span::At(start..start + s.len())
-                } else {
-                    Span::Decoded((*s).into())
-                }
-            }
-            Some(Cow::Owned(s)) => Span::Decoded(s.as_str().into()),
-        }
-    }
-
-    fn get<'a>(&'a self, json: &'a str) -> Option<Cow<'a, str>> {
-        match self {
-            Span::Missing => None,
-            Span::At(r) => json.get(r.clone()).map(Cow::Borrowed),
-            Span::Decoded(s) => Some(Cow::Borrowed(s)),
-        }
-    }
-}
+const MISSING: Span = Span {
+    start: u32::MAX,
+    len: 0,
+};
+const DECODED: u32 = 1 << 31;
 
 /// The fields of a [`TraceView`], in its order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Spans([Span; crate::fields::FIELD_COUNT]);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Spans {
+    at: [Span; FIELD_COUNT],
+    /// The fields that are not slices of the JSON, one after the other.
+    decoded: String,
+}
 
 impl Spans {
     pub(crate) fn of(v: &TraceView<'_>, json: &str) -> Spans {
-        Spans(v.slots().map(|f| Span::of(f, json)))
+        let mut decoded = String::new();
+        let at = v.slots().map(|field| match field {
+            None => MISSING,
+            Some(text) => borrowed_span(text, json).unwrap_or_else(|| {
+                let start = decoded.len();
+                decoded.push_str(text);
+                // A trace is far below 2 GiB (requests are 1 MiB at most); were it not, its
+                // fields would read as cut or missing, never out of bounds.
+                Span {
+                    start: start.try_into().unwrap_or(u32::MAX - 1),
+                    len: (text.len() as u32 & !DECODED) | DECODED,
+                }
+            }),
+        });
+        Spans { at, decoded }
     }
 
     /// The text of `field` ("" when it is missing).
     pub(crate) fn text<'a>(&'a self, field: Field, json: &'a str) -> &'a str {
-        match &self.0[field as usize] {
-            Span::Missing => "",
-            Span::At(r) => json.get(r.clone()).unwrap_or_default(),
-            Span::Decoded(s) => s,
-        }
+        self.get(self.at[field as usize], json).unwrap_or_default()
     }
 
     pub(crate) fn view<'a>(&'a self, json: &'a str) -> TraceView<'a> {
-        TraceView::from_slots(self.0.each_ref().map(|s| s.get(json)))
+        TraceView::from_slots(self.at.map(|s| self.get(s, json).map(Cow::Borrowed)))
     }
+
+    fn get<'a>(&'a self, span: Span, json: &'a str) -> Option<&'a str> {
+        if span == MISSING {
+            return None;
+        }
+        let (text, len) = match span.len & DECODED {
+            0 => (json, span.len),
+            _ => (self.decoded.as_str(), span.len & !DECODED),
+        };
+        let start = span.start as usize;
+        text.get(start..start + len as usize)
+    }
+}
+
+/// Where `text` sits in `json`, when it is a slice of it that two `u32`s can say.
+fn borrowed_span(text: &Cow<'_, str>, json: &str) -> Option<Span> {
+    let Cow::Borrowed(s) = text else {
+        return None;
+    };
+    let start = (s.as_ptr() as usize).wrapping_sub(json.as_ptr() as usize);
+    if start > json.len() || s.len() > json.len() - start {
+        return None;
+    }
+    Some(Span {
+        start: start.try_into().ok()?,
+        len: u32::try_from(s.len())
+            .ok()
+            .filter(|len| len & DECODED == 0)?,
+    })
 }
