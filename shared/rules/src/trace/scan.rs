@@ -36,7 +36,7 @@ pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
 
 /// [`scan`] from bytes, which must be UTF-8 (checked as part of the first stage).
 pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
-    with_scanner(bytes, |s| s.trace(&mut false))
+    with_scanner(bytes, |s| s.trace::<false>(&mut false))
 }
 
 /// [`scan`], or `None` when the document names at its top a key that tells another input shape
@@ -44,7 +44,7 @@ pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
 pub(crate) fn scan_if_trace(json: &str) -> Result<Option<TraceView<'_>>, TraceError> {
     with_scanner(json.as_bytes(), |s| {
         let mut other_shape = false;
-        match s.trace(&mut other_shape) {
+        match s.trace::<true>(&mut other_shape) {
             _ if other_shape => Ok(None),
             view => view.map(Some),
         }
@@ -232,12 +232,15 @@ impl<'a> Scanner<'a, '_> {
         fail(self.i, what)
     }
 
-    /// A CTS trace's fields, checked; `other_shape` set when a top-level key tells another
-    /// input shape.
-    fn trace(&mut self, other_shape: &mut bool) -> Result<TraceView<'a>, TraceError> {
+    /// A CTS trace's fields, checked; with `SHAPES`, `other_shape` set when a top-level key
+    /// tells another input shape (without, nothing looks at the keys no field has).
+    fn trace<const SHAPES: bool>(
+        &mut self,
+        other_shape: &mut bool,
+    ) -> Result<TraceView<'a>, TraceError> {
         let mut view = TraceView::default();
         let mut wrong_type = None;
-        self.document(&mut view, &mut wrong_type, other_shape)?;
+        self.document::<SHAPES>(&mut view, &mut wrong_type, other_shape)?;
         if let Some(field) = wrong_type {
             return Err(TraceError::NotAString(field));
         }
@@ -246,7 +249,7 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// The whole input: one object, then only whitespace.
-    fn document(
+    fn document<const SHAPES: bool>(
         &mut self,
         view: &mut TraceView<'a>,
         wrong_type: &mut Option<&'static str>,
@@ -264,10 +267,11 @@ impl<'a> Scanner<'a, '_> {
         }
         self.object(0, |s, key, depth| {
             let Some(field) = s.field(key)? else {
-                *other_shape |= matches!(
-                    &*s.key_name(key)?,
-                    b"detail-type" | b"eventSource" | b"Records" | b"Event"
-                );
+                *other_shape |= SHAPES
+                    && matches!(
+                        &*s.key_name(key)?,
+                        b"detail-type" | b"eventSource" | b"Records" | b"Event"
+                    );
                 return s.skip_value(depth);
             };
             let slot = view.slot_mut(field);
