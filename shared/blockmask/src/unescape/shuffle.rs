@@ -195,7 +195,8 @@ mod imp {
     fn every_path_equals_the_decoder_of_runs() {
         let text = r#"{\"a\":\"b\\\"c\\\\\",\"d\":[1,2],\"e\":\"\/x\ny\tz\"}"#.repeat(9);
         let src = text.as_bytes();
-        let decode = |path: unsafe fn(&[u8], *mut u8) -> Option<(usize, usize)>| {
+        type Path = unsafe fn(&[u8], *mut u8) -> Option<(usize, usize)>;
+        let decode = |path: Path| {
             let mut out = vec![0u8; src.len() + 16];
             // SAFETY: `out` has the room; each path is called only when detected below.
             let (i, o) = unsafe { path(src, out.as_mut_ptr()) }.unwrap();

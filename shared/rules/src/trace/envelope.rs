@@ -196,6 +196,9 @@ fn sqs_item(r: &RawValue) -> Item {
 /// One record of a trace file, read: a CloudTrail record (its trace's JSON not written until
 /// asked for) or a trace.
 #[derive(Debug)]
+// A record is read, matched and dropped one at a time on the stack: boxing the larger variant
+// would allocate for every record of a trace file.
+#[allow(clippy::large_enum_variant)]
 pub enum FileRecord<'a> {
     CloudTrail(cloudtrail::Normalized<'a>),
     Trace(Trace),

@@ -71,11 +71,9 @@ impl Spans {
     }
 }
 
-/// Where `text` sits in `json`, when it is a slice of it that two `u32`s can say.
-fn borrowed_span(text: &Cow<'_, str>, json: &str) -> Option<Span> {
-    let Cow::Borrowed(s) = text else {
-        return None;
-    };
+/// Where `s` sits in `json`, when it is a slice of it (a decoded field is a string of its own,
+/// elsewhere in memory) that two `u32`s can say.
+fn borrowed_span(s: &str, json: &str) -> Option<Span> {
     let start = (s.as_ptr() as usize).wrapping_sub(json.as_ptr() as usize);
     if start > json.len() || s.len() > json.len() - start {
         return None;

@@ -170,11 +170,10 @@ impl<'a> Scanner<'a, '_> {
         Ok((kind, arn))
     }
 
-    /// A key's name, escapes decoded (most keys have none and are borrowed: keys are short,
-    /// so their bytes are looked at rather than the masks).
+    /// A key's name, escapes decoded (most keys have none and are borrowed).
     #[inline(always)]
     pub(super) fn key_name(&mut self, key: Key<'a>) -> Step<Cow<'a, [u8]>> {
-        if !key.raw.iter().any(|&b| b == b'\\') {
+        if !self.has_escapes(key.open, key.end) {
             return Ok(Cow::Borrowed(key.raw));
         }
         Ok(Cow::Owned(
