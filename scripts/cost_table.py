@@ -76,7 +76,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--invocation-ms", type=float, default=33.1,
                    help="median invocation with matches (handler_cost bench)")
-    p.add_argument("--idle-batch-ms", type=float, default=0.06,
+    p.add_argument("--idle-batch-ms", type=float, default=0.028,
                    help="a batch of 10 without matches: CPU only (handler-path bench)")
     p.add_argument("--memory-mb", type=float, default=256)
     p.add_argument("--records-per-core-s", type=float, default=246_463,
