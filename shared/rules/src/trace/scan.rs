@@ -299,6 +299,21 @@ impl<'a> Scanner<'a, '_> {
         self.only_whitespace_left("unexpected data after the trace")
     }
 
+    /// The whole input: one object, each member given to `member` (as [`Self::object`] does),
+    /// then only whitespace; `what` names the document in the error for data after it.
+    #[inline(always)]
+    fn whole_object<F>(&mut self, what: &'static str, member: F) -> Step<()>
+    where
+        F: FnMut(&mut Self, Key<'a>, usize) -> Step<()>,
+    {
+        self.ws();
+        if self.peek() != Some(b'{') {
+            return Err(self.fail("expected a JSON object"));
+        }
+        self.object(0, member)?;
+        self.only_whitespace_left(what)
+    }
+
     /// The document ends here but for whitespace; `what` says otherwise.
     fn only_whitespace_left(&mut self, what: &'static str) -> Step<()> {
         self.ws();

@@ -108,11 +108,7 @@ impl<'a> Identity<'a> {
 impl<'a> Scanner<'a, '_> {
     /// The whole input: one object, then only whitespace.
     fn record(&mut self, out: &mut RecordFields<'a>) -> Step<()> {
-        self.ws();
-        if self.peek() != Some(b'{') {
-            return Err(self.fail("expected a JSON object"));
-        }
-        self.object(0, |s, key, depth| {
+        self.whole_object("unexpected data after the record", |s, key, depth| {
             let name = s.key_name(key)?;
             match out.top(&name) {
                 None => s.skip_value(depth),
@@ -147,8 +143,7 @@ impl<'a> Scanner<'a, '_> {
                     })
                 }
             }
-        })?;
-        self.only_whitespace_left("unexpected data after the record")
+        })
     }
 
     /// One element of `resources`: its `type` and `ARN` when it is an object and they are

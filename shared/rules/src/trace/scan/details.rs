@@ -30,11 +30,7 @@ pub(crate) fn trace_details(trace: &str) -> Result<Details<'_>, TraceError> {
 
 impl<'a> Scanner<'a, '_> {
     fn details(&mut self, out: &mut Details<'a>) -> Step<()> {
-        self.ws();
-        if self.peek() != Some(b'{') {
-            return Err(self.fail("expected a JSON object"));
-        }
-        self.object(0, |s, key, depth| {
+        self.whole_object("unexpected data after the trace", |s, key, depth| {
             match &*s.key_name(key)? {
                 b"source_ip" => out.source_ip = s.string_only(depth)?,
                 b"message" => out.message = s.string_only(depth)?,
@@ -64,7 +60,6 @@ impl<'a> Scanner<'a, '_> {
                 _ => s.skip_value(depth)?,
             }
             Ok(())
-        })?;
-        self.only_whitespace_left("unexpected data after the trace")
+        })
     }
 }
