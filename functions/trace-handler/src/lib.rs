@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use ports::{DedupKey, Ledger, NotificationStore, ObjectSource, Publisher};
 use rules::digest::DigestEntry;
-use rules::message::render;
+use rules::message::render_trace;
 use rules::trace::envelope::split;
 use rules::trace::{Trace, TraceError};
 
@@ -136,7 +136,7 @@ impl Handler {
     ) -> Summary {
         let (shape, items) = split(input);
         let mut run = Run::new(Summary::new(shape), &items, caller_project, deadline);
-        let mut traces = Vec::new();
+        let mut traces = Vec::with_capacity(items.len());
         let mut files = Vec::new();
         for (i, item) in items.iter().enumerate() {
             match &item.trace {
@@ -247,7 +247,7 @@ impl Handler {
             for r in compiled.matches(&view).iter() {
                 let rule = &compiled.rules()[r];
                 // Compiled rules are the active ones: each has a topic.
-                let Some(message) = render(rule, &view, trace.json()) else {
+                let Some(message) = render_trace(rule, trace, &view) else {
                     continue;
                 };
                 pending.push(Pending {

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::model::Notification;
 use crate::topic::{NotificationType, TopicId};
-use crate::trace::TraceView;
+use crate::trace::{Details, Trace, TraceView};
 
 /// Subjects stay below this many ASCII characters.
 pub const MAX_SUBJECT: usize = 99;
@@ -132,6 +132,21 @@ fn json_string_len(s: &str) -> usize {
 /// Renders the message of `rule` firing on a trace; `trace_json` is the trace as received.
 /// `None` for a rule without a topic, which fires nowhere.
 pub fn render(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> Option<Message> {
+    render_with(rule, trace, trace_json, None)
+}
+
+/// [`render`] for a trace read from an input, whose scan kept what the readable text needs
+/// (`view` is its view): the trace is not read again.
+pub fn render_trace(rule: &Notification, trace: &Trace, view: &TraceView<'_>) -> Option<Message> {
+    render_with(rule, view, trace.json(), trace.details())
+}
+
+fn render_with(
+    rule: &Notification,
+    trace: &TraceView<'_>,
+    trace_json: &str,
+    details: Option<Details<'_>>,
+) -> Option<Message> {
     let topic_id = rule.topic_id.clone()?;
     let target = topic_id.kind();
     let head = match target {
@@ -183,7 +198,7 @@ pub fn render(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> O
         subject: subject(trace),
         message: body(trace_json.trim(), None),
         email: (target == NotificationType::Smn)
-            .then(|| crate::readable::text(rule, trace, trace_json)),
+            .then(|| crate::readable::text(rule, trace, trace_json, details)),
         attributes,
         notification_id: rule.notification_id.clone(),
         trace_id: trace.trace_id.as_deref().unwrap_or_default().to_owned(),

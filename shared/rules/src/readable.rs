@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use crate::model::Notification;
-use crate::trace::TraceView;
+use crate::trace::{Details, TraceView};
 
 /// Values longer than this many bytes are cut (with `...`): a line, not a document.
 const MAX_VALUE: usize = 200;
@@ -14,11 +14,17 @@ const MAX_VALUE: usize = 200;
 /// Labels are padded to this many columns.
 const LABEL_WIDTH: usize = 10;
 
-/// The readable text of `rule` firing on a trace (`trace_json` as received).
-pub fn text(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> String {
-    // What the view does not hold is read from the trace; a member of an unexpected type is
-    // left out, never the message.
-    let details = crate::trace::trace_details(trace_json).unwrap_or_default();
+/// The readable text of `rule` firing on a trace (`trace_json` as received); what the view does
+/// not hold is in `details`, or read from the trace when they are not given.
+pub fn text(
+    rule: &Notification,
+    trace: &TraceView<'_>,
+    trace_json: &str,
+    details: Option<Details<'_>>,
+) -> String {
+    // A member of an unexpected type is left out, never the message.
+    let details =
+        details.unwrap_or_else(|| crate::trace::trace_details(trace_json).unwrap_or_default());
     let mut out = String::with_capacity(640);
     out.push_str("The key event notification rule \"");
     push_one_line(&mut out, &rule.notification_name);
@@ -54,7 +60,7 @@ pub fn text(rule: &Notification, trace: &TraceView<'_>, trace_json: &str) -> Str
         join_with(out, ": ", [v(&trace.code), v(&details.message)]);
     });
     line(&mut out, "Time:", |out| {
-        if let Some(time) = details.time.as_deref().and_then(utc) {
+        if let Some(time) = trace.time.as_deref().and_then(utc) {
             out.push_str(&time);
         }
     });

@@ -197,3 +197,57 @@ fn half_a_surrogate_pair_fails_its_sqs_item_alone() {
         assert_eq!(trace.view().service_type.as_deref(), Some("E😀S"));
     }
 }
+
+fn detail_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        Just(json!(5)),
+        Just(json!({"name": "x"})),
+        tricky_string().prop_map(Value::String),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// A trace read from an SQS batch renders the message that reading its text again renders:
+    /// the details its scan kept are the ones the walk reads, duplicates, escaped keys and
+    /// values of other types included.
+    #[test]
+    fn details_kept_by_the_scan_render_as_the_walk_reads_them(
+        t in trace(),
+        (ip, message, account, domain_name) in (detail_value(), detail_value(), detail_value(), detail_value()),
+        domain_is_object in any::<bool>(),
+        escaped_key in any::<bool>(),
+        message_twice in any::<bool>(),
+        pick in proptest::collection::vec(any::<u8>(), 1..8),
+    ) {
+        let mut t = t;
+        t["project_id"] = "p1".into();
+        t["source_ip"] = ip;
+        t["message"] = message;
+        t["user"]["account_id"] = account;
+        t["user"]["domain"] = if domain_is_object { json!({"name": domain_name}) } else { domain_name };
+        let mut body = t.to_string();
+        if escaped_key {
+            body = body.replacen("\"source_ip\"", "\"source\\u005fip\"", 1);
+        }
+        if message_twice {
+            body = body.replacen('{', "{\"message\":\"said first\",", 1);
+        }
+        let batch = sqs_batch(&[json_literal(&body, &pick)]);
+        let (_, items) = rules::trace::envelope::split(&batch);
+        let trace = items[0].trace.as_ref().unwrap();
+        prop_assert!(trace.details().is_some());
+        let rule = rules::CreateBody::parse(
+            br#"{"notification_name":"n","operation_type":"complete","topic_id":"urn:smn:r:p1:t"}"#,
+        )
+        .unwrap()
+        .into_notification("n1".into(), "p1".into(), 0);
+        let view = trace.view();
+        let kept = rules::message::render_trace(&rule, trace, &view).unwrap();
+        let read_again = rules::message::render(&rule, &view, trace.json()).unwrap();
+        prop_assert_eq!(kept.email.clone(), read_again.email.clone());
+        prop_assert_eq!(kept, read_again);
+    }
+}

@@ -14,7 +14,7 @@ pub use crate::fields::TraceView;
 use crate::fields::Field;
 
 pub(crate) use scan::trace_details;
-pub use scan::{scan, scan_bytes};
+pub use scan::{scan, scan_bytes, Details};
 pub(crate) use text::Text;
 
 /// Why a trace, or an input carrying traces, was refused. Each names what was wrong without
@@ -89,7 +89,7 @@ impl Trace {
     ) -> Result<Trace, TraceError> {
         let json = json.into();
         let view = scan(&json)?;
-        Trace::of_scanned(&view, &json, envelope_project).map(|of| of(Text::Own(json)))
+        Trace::of_scanned(&view, None, &json, envelope_project).map(|of| of(Text::Own(json)))
     }
 
     /// [`Trace::from_json`] for a document that might be another input shape: it is given back
@@ -100,7 +100,12 @@ impl Trace {
     ) -> Result<Result<Trace, TraceError>, Text> {
         let made = match scan::scan_if_trace(json.as_str()) {
             Ok(None) => None,
-            Ok(Some(view)) => Some(Trace::of_scanned(&view, json.as_str(), envelope_project)),
+            Ok(Some((view, details))) => Some(Trace::of_scanned(
+                &view,
+                Some(&details),
+                json.as_str(),
+                envelope_project,
+            )),
             Err(e) => Some(Err(e)),
         };
         match made {
@@ -112,6 +117,7 @@ impl Trace {
     /// Checks the project of a scanned trace; gives what makes the trace of its JSON.
     fn of_scanned(
         view: &TraceView<'_>,
+        details: Option<&Details<'_>>,
         json: &str,
         envelope_project: Option<&str>,
     ) -> Result<impl FnOnce(Text) -> Trace, TraceError> {
@@ -125,7 +131,7 @@ impl Trace {
         if !crate::limits::is_project_id(project_id) {
             return Err(TraceError::BadProject);
         }
-        let spans = spans::Spans::of(view, json);
+        let spans = spans::Spans::of(view, details, json);
         Ok(move |json| Trace {
             json,
             spans,
@@ -151,5 +157,11 @@ impl Trace {
     /// The fields matching needs, as the scan that made the trace found them.
     pub fn view(&self) -> TraceView<'_> {
         self.spans.view(self.json())
+    }
+
+    /// What a message's readable text needs besides the view, when the scan that made the
+    /// trace kept it (traces read from an input).
+    pub fn details(&self) -> Option<Details<'_>> {
+        self.spans.details(self.json())
     }
 }

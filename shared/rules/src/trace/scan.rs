@@ -18,6 +18,7 @@ mod sqs;
 
 pub(crate) use cloudtrail::{cloudtrail_fields, Value};
 pub(crate) use details::trace_details;
+pub use details::Details;
 pub(crate) use sqs::sqs_batch_fields;
 
 /// Deeper nesting than this is refused rather than risking the stack.
@@ -36,17 +37,23 @@ pub fn scan(json: &str) -> Result<TraceView<'_>, TraceError> {
 
 /// [`scan`] from bytes, which must be UTF-8 (checked as part of the first stage).
 pub fn scan_bytes(bytes: &[u8]) -> Result<TraceView<'_>, TraceError> {
-    with_scanner(bytes, |s| s.trace::<false>(&mut false))
+    with_scanner(bytes, |s| {
+        s.trace::<false>(&mut false, &mut Details::default())
+    })
 }
 
-/// [`scan`], or `None` when the document names at its top a key that tells another input shape
-/// (`detail-type`, `eventSource`, `Records`, `Event`): a document to be told apart first.
-pub(crate) fn scan_if_trace(json: &str) -> Result<Option<TraceView<'_>>, TraceError> {
+/// [`scan`] with the trace's [`Details`] too, or `None` when the document names at its top a
+/// key that tells another input shape (`detail-type`, `eventSource`, `Records`, `Event`): a
+/// document to be told apart first.
+pub(crate) fn scan_if_trace(
+    json: &str,
+) -> Result<Option<(TraceView<'_>, Details<'_>)>, TraceError> {
     with_scanner(json.as_bytes(), |s| {
         let mut other_shape = false;
-        match s.trace::<true>(&mut other_shape) {
+        let mut details = Details::default();
+        match s.trace::<true>(&mut other_shape, &mut details) {
             _ if other_shape => Ok(None),
-            view => view.map(Some),
+            view => view.map(|view| Some((view, details))),
         }
     })
 }
@@ -232,15 +239,17 @@ impl<'a> Scanner<'a, '_> {
         fail(self.i, what)
     }
 
-    /// A CTS trace's fields, checked; with `SHAPES`, `other_shape` set when a top-level key
-    /// tells another input shape (without, nothing looks at the keys no field has).
+    /// A CTS trace's fields, checked. With `SHAPES` (a trace read from an input), its details
+    /// are kept too and `other_shape` is set when a top-level key tells another input shape;
+    /// without (matching alone), nothing looks at the keys no field has.
     fn trace<const SHAPES: bool>(
         &mut self,
         other_shape: &mut bool,
+        details: &mut Details<'a>,
     ) -> Result<TraceView<'a>, TraceError> {
         let mut view = TraceView::default();
         let mut wrong_type = None;
-        self.document::<SHAPES>(&mut view, &mut wrong_type, other_shape)?;
+        self.document::<SHAPES>(&mut view, &mut wrong_type, other_shape, details)?;
         if let Some(field) = wrong_type {
             return Err(TraceError::NotAString(field));
         }
@@ -254,6 +263,7 @@ impl<'a> Scanner<'a, '_> {
         view: &mut TraceView<'a>,
         wrong_type: &mut Option<&'static str>,
         other_shape: &mut bool,
+        details: &mut Details<'a>,
     ) -> Step<()> {
         self.ws();
         match self.peek() {
@@ -267,11 +277,16 @@ impl<'a> Scanner<'a, '_> {
         }
         self.object(0, |s, key, depth| {
             let Some(field) = s.field(key)? else {
-                *other_shape |= SHAPES
-                    && matches!(
-                        &*s.key_name(key)?,
+                if SHAPES {
+                    let name = s.key_name(key)?;
+                    if s.detail(&name, depth, details)? {
+                        return Ok(());
+                    }
+                    *other_shape |= matches!(
+                        &*name,
                         b"detail-type" | b"eventSource" | b"Records" | b"Event"
                     );
+                }
                 return s.skip_value(depth);
             };
             let slot = view.slot_mut(field);
@@ -281,6 +296,15 @@ impl<'a> Scanner<'a, '_> {
                     return s.skip_value(depth);
                 }
                 return s.object(depth, |s, key, depth| {
+                    if SHAPES && field == Field::User {
+                        let name = s.key_name(key)?;
+                        if &*name == inner {
+                            *slot = s.scalar(depth)?.text;
+                        } else if !s.user_detail(&name, depth, details)? {
+                            s.skip_value(depth)?;
+                        }
+                        return Ok(());
+                    }
                     if s.key_is(key, inner)? {
                         *slot = s.scalar(depth)?.text;
                         Ok(())

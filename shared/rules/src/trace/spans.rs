@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use super::scan::Details;
 use super::TraceView;
 use crate::fields::{Field, FIELD_COUNT};
 
@@ -26,14 +27,16 @@ const DECODED: u32 = 1 << 31;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Spans {
     at: [Span; FIELD_COUNT],
+    /// The details' places, when the scan kept them.
+    details: Option<[Span; 4]>,
     /// The fields that are not slices of the JSON, one after the other.
     decoded: String,
 }
 
 impl Spans {
-    pub(crate) fn of(v: &TraceView<'_>, json: &str) -> Spans {
+    pub(crate) fn of(v: &TraceView<'_>, details: Option<&Details<'_>>, json: &str) -> Spans {
         let mut decoded = String::new();
-        let at = v.slots().map(|field| match field {
+        let mut span_of = |field: &Option<Cow<'_, str>>| match field {
             None => MISSING,
             Some(text) => borrowed_span(text, json).unwrap_or_else(|| {
                 let start = decoded.len();
@@ -45,8 +48,22 @@ impl Spans {
                     len: (text.len() as u32 & !DECODED) | DECODED,
                 }
             }),
-        });
-        Spans { at, decoded }
+        };
+        let at = v.slots().map(&mut span_of);
+        let details = details.map(|d| d.slots().map(&mut span_of));
+        Spans {
+            at,
+            details,
+            decoded,
+        }
+    }
+
+    /// The details, when the scan kept them.
+    pub(crate) fn details<'a>(&'a self, json: &'a str) -> Option<Details<'a>> {
+        let spans = self.details?;
+        Some(Details::from_slots(
+            spans.map(|s| self.get(s, json).map(Cow::Borrowed)),
+        ))
     }
 
     /// The text of `field` ("" when it is missing).

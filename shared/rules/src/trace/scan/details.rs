@@ -1,65 +1,112 @@
-//! The fields of a CTS trace that only its readable text needs (the view does not hold them),
-//! read by the trace scanner's walk when a message is rendered.
+//! The fields of a CTS trace that only its readable text needs (the view does not hold them):
+//! kept by the scan of a trace read from an input, else read by the scanner's walk when a
+//! message is rendered. Both read them through [`Scanner::detail`] and [`Scanner::user_detail`].
 
 use std::borrow::Cow;
 
-use super::{with_scanner, Scanner, Step, Value};
+use super::{with_scanner, Key, Scanner, Step};
 use crate::trace::TraceError;
 
 type Text<'a> = Option<Cow<'a, str>>;
 
-/// What [`trace_details`] keeps: string members only (a member of another type is left out),
-/// `time` as its text when it is a number or a string.
-#[derive(Debug, Default)]
-pub(crate) struct Details<'a> {
+/// String members only (a member of another type reads as missing); a key given twice counts
+/// as its last.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Details<'a> {
     pub(crate) source_ip: Text<'a>,
-    pub(crate) time: Text<'a>,
     pub(crate) message: Text<'a>,
     pub(crate) user_domain_name: Text<'a>,
     pub(crate) user_account_id: Text<'a>,
+}
+
+impl<'a> Details<'a> {
+    /// The fields in a fixed order, for keeping them as spans.
+    pub(crate) fn slots(&self) -> [&Text<'a>; 4] {
+        [
+            &self.source_ip,
+            &self.message,
+            &self.user_domain_name,
+            &self.user_account_id,
+        ]
+    }
+
+    pub(crate) fn from_slots(
+        [source_ip, message, user_domain_name, user_account_id]: [Text<'a>; 4],
+    ) -> Self {
+        Details {
+            source_ip,
+            message,
+            user_domain_name,
+            user_account_id,
+        }
+    }
 }
 
 /// Reads the details of a trace that must be one JSON object.
 pub(crate) fn trace_details(trace: &str) -> Result<Details<'_>, TraceError> {
     with_scanner(trace.as_bytes(), |s| {
         let mut out = Details::default();
-        s.details(&mut out)?;
+        s.whole_object("unexpected data after the trace", |s, key, depth| {
+            let name = s.key_name(key)?;
+            if s.detail(&name, depth, &mut out)? {
+                return Ok(());
+            }
+            if &*name == b"user" && s.peek() == Some(b'{') {
+                return s.object(depth, |s, key, depth| {
+                    let name = s.key_name(key)?;
+                    if !s.user_detail(&name, depth, &mut out)? {
+                        s.skip_value(depth)?;
+                    }
+                    Ok(())
+                });
+            }
+            s.skip_value(depth)
+        })?;
         Ok(out)
     })
 }
 
 impl<'a> Scanner<'a, '_> {
-    fn details(&mut self, out: &mut Details<'a>) -> Step<()> {
-        self.whole_object("unexpected data after the trace", |s, key, depth| {
-            match &*s.key_name(key)? {
-                b"source_ip" => out.source_ip = s.string_only(depth)?,
-                b"message" => out.message = s.string_only(depth)?,
-                b"time" => {
-                    out.time = match s.value(depth)? {
-                        Value::Text(t) => Some(t),
-                        Value::Literal(l) => Some(Cow::Borrowed(l)),
-                        Value::Null | Value::Container => None,
+    /// Reads the value of the top-level member `name` into `out` if it is a detail; tells
+    /// whether it was.
+    #[inline(always)]
+    pub(super) fn detail(
+        &mut self,
+        name: &[u8],
+        depth: usize,
+        out: &mut Details<'a>,
+    ) -> Step<bool> {
+        let slot = match name {
+            b"source_ip" => &mut out.source_ip,
+            b"message" => &mut out.message,
+            _ => return Ok(false),
+        };
+        *slot = self.string_only(depth)?;
+        Ok(true)
+    }
+
+    /// Reads the value of the member `name` of `user` into `out` if it is a detail (or holds
+    /// one); tells whether it was.
+    #[inline(always)]
+    pub(super) fn user_detail(
+        &mut self,
+        name: &[u8],
+        depth: usize,
+        out: &mut Details<'a>,
+    ) -> Step<bool> {
+        match name {
+            b"account_id" => out.user_account_id = self.string_only(depth)?,
+            b"domain" if self.peek() == Some(b'{') => {
+                self.object(depth, |s, key: Key<'a>, depth| {
+                    if &*s.key_name(key)? == b"name" {
+                        out.user_domain_name = s.string_only(depth)?;
+                        return Ok(());
                     }
-                }
-                b"user" if s.peek() == Some(b'{') => s.object(depth, |s, key, depth| {
-                    match &*s.key_name(key)? {
-                        b"account_id" => out.user_account_id = s.string_only(depth)?,
-                        b"domain" if s.peek() == Some(b'{') => {
-                            s.object(depth, |s, key, depth| {
-                                if &*s.key_name(key)? == b"name" {
-                                    out.user_domain_name = s.string_only(depth)?;
-                                    return Ok(());
-                                }
-                                s.skip_value(depth)
-                            })?
-                        }
-                        _ => s.skip_value(depth)?,
-                    }
-                    Ok(())
-                })?,
-                _ => s.skip_value(depth)?,
+                    s.skip_value(depth)
+                })?
             }
-            Ok(())
-        })
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 }

@@ -61,7 +61,8 @@ impl<'a> Scanner<'a, '_> {
             self.skip_value(depth)?;
             return Ok(None);
         }
-        let mut records = Some(Vec::new());
+        // Lambda hands over up to 10 records a batch unless told otherwise.
+        let mut records = Some(Vec::with_capacity(10));
         self.elements(depth, |s, depth| {
             if s.peek() != Some(b'{') {
                 records = None;
