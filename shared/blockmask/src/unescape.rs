@@ -33,12 +33,11 @@ pub fn unescape_into(text: &str, out: &mut String) -> Result<(), EscapeError> {
     // text stays UTF-8. The length is set only past bytes written; on error it goes back.
     let buf = unsafe { out.as_mut_vec() };
     let dst = buf.spare_capacity_mut().as_mut_ptr().cast::<u8>();
-    // SAFETY: `dst` has room for src.len() + STEP bytes.
-    let result = match unsafe { shuffle::unescape_blocks(src, dst) } {
-        // SAFETY: as above; (i, o) as the block path left them.
-        Some((i, o)) => unsafe { unescape_runs(src, dst, i, o) },
-        // SAFETY: as above, from the start.
-        None => unsafe { unescape_runs(src, dst, 0, 0) },
+    // SAFETY: `dst` has room for src.len() + STEP bytes; the runs go on where the blocks
+    // stopped, or from the start when a block could not be decoded.
+    let result = unsafe {
+        let (i, o) = shuffle::unescape_blocks(src, dst).unwrap_or((0, 0));
+        unescape_runs(src, dst, i, o)
     };
     let end = result.map_or(start, |o| start + o);
     // SAFETY: the bytes up to `end` are written (above) and UTF-8 (see above).
@@ -46,8 +45,8 @@ pub fn unescape_into(text: &str, out: &mut String) -> Result<(), EscapeError> {
     result.map(|_| ())
 }
 
-/// Decodes `src[i..]` into `dst[o..]` (`o <= i`; a backslash at `i - 1`, if any, already
-/// dropped), stopping at each backslash; returns the length written.
+/// Decodes `src[i..]` into `dst[o..]` (`o <= i`; `i` where an escape may start), stopping at
+/// each backslash; returns the length written.
 ///
 /// # Safety
 /// `dst` must have room for `src.len() + STEP` bytes.

@@ -7,7 +7,8 @@ use crate::{escaped_positions, Masks};
 use super::SIMPLE;
 
 /// For each mask of bytes to drop out of eight, the indices of those kept, in order, then
-/// 0x80 (which both shuffles turn into a zero byte).
+/// 0xff (which both shuffles turn into a zero byte: `pshufb` for its high bit, `tbl` for being
+/// out of range).
 const KEEP: [u64; 256] = {
     let mut table = [0u64; 256];
     let mut mask = 0;
@@ -22,7 +23,6 @@ const KEEP: [u64; 256] = {
             }
             j += 1;
         }
-        // Bytes past those kept: 0xff has the high bit set, as 0x80 does.
         table[mask] = indices;
         mask += 1;
     }
@@ -44,8 +44,8 @@ trait Shuffle {
 }
 
 /// Decodes the whole 64-byte blocks of `src` into `dst`, returning where the decoder that stops
-/// at each escape is to go on (`i`, a backslash at `i - 1` already dropped) and the length
-/// written; `None` when a block holds an escape that is not one byte (`\u`, or an invalid one):
+/// at each escape is to go on (`i`: the backslash of an escape the last block cut, if any) and
+/// the length written; `None` when a block holds an escape that is not one byte (`\u`, or an invalid one):
 /// the string is then decoded from its start by that decoder.
 ///
 /// # Safety
@@ -118,16 +118,6 @@ mod imp {
     /// AVX-512BW's classification (one compare a class), SSSE3's shuffle.
     struct Avx512;
 
-    #[inline(always)]
-    unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
-        // SAFETY: the caller's.
-        unsafe {
-            let bytes = _mm_loadl_epi64(from.cast());
-            let kept = _mm_shuffle_epi8(bytes, _mm_cvtsi64_si128(keep as i64));
-            _mm_storel_epi64(to.cast(), kept);
-        }
-    }
-
     impl Shuffle for Ssse3 {
         #[inline(always)]
         unsafe fn classify(block: &[u8; 64]) -> Masks {
@@ -137,7 +127,11 @@ mod imp {
         #[inline(always)]
         unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
             // SAFETY: the caller's.
-            unsafe { compress8(from, keep, to) }
+            unsafe {
+                let bytes = _mm_loadl_epi64(from.cast());
+                let kept = _mm_shuffle_epi8(bytes, _mm_cvtsi64_si128(keep as i64));
+                _mm_storel_epi64(to.cast(), kept);
+            }
         }
     }
 
@@ -151,7 +145,7 @@ mod imp {
         #[inline(always)]
         unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
             // SAFETY: the caller's.
-            unsafe { compress8(from, keep, to) }
+            unsafe { Ssse3::compress8(from, keep, to) }
         }
     }
 

@@ -25,27 +25,21 @@ pub(crate) struct SqsRecordFields<'a> {
 pub(crate) type Batch<'a> = Option<(Vec<SqsRecordFields<'a>>, String)>;
 
 /// The records of `{"Records": [...]}` whose elements are all objects, and the buffer of their
-/// unescaped bodies; `None` for valid JSON of any other shape, an error for invalid JSON.
+/// unescaped bodies; `None` when `Records` is missing or not such an array, an error when the
+/// input is not one JSON object.
 pub(crate) fn sqs_batch_fields(input: &str) -> Result<Batch<'_>, TraceError> {
     // Unescaping never lengthens: the input's length (and the unescaper's slack for its
     // whole stores) is room enough for every body.
     let mut bodies = String::with_capacity(input.len() + 64);
     with_scanner(input.as_bytes(), |s| {
-        s.ws();
-        if s.peek() != Some(b'{') {
-            s.skip_value(0)?;
-            s.only_whitespace_left("unexpected data after the input")?;
-            return Ok(None);
-        }
         let mut records = None;
-        s.object(0, |s, key, depth| {
+        s.whole_object("unexpected data after the input", |s, key, depth| {
             if &*s.key_name(key)? != b"Records" {
                 return s.skip_value(depth);
             }
             records = s.records(depth, &mut bodies)?;
             Ok(())
         })?;
-        s.only_whitespace_left("unexpected data after the input")?;
         Ok(records.map(|records| (records, bodies)))
     })
 }
@@ -94,11 +88,11 @@ impl<'a> Scanner<'a, '_> {
 
     /// The `stringValue` of the attribute `name` of the attributes object at `self.i`.
     fn attribute(&mut self, depth: usize, name: &[u8]) -> Step<Option<Cow<'a, str>>> {
-        let mut value = None;
         if self.peek() != Some(b'{') {
             self.skip_value(depth)?;
             return Ok(None);
         }
+        let mut value = None;
         self.object(depth, |s, key, depth| {
             if &*s.key_name(key)? != name || s.peek() != Some(b'{') {
                 return s.skip_value(depth);
