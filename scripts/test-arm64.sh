@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The functions run on arm64 (Graviton), where the scanner's first stage and the unescaper take
-# their NEON paths. Runs the tests of that stage (its unit tests too: the unescaper's) and of the
-# scanner built for aarch64 under qemu's user-mode emulation, with Debian's cross linker.
+# their NEON paths. Runs the tests of that stage (its unit tests too: the unescaper's), of the
+# trace file splitter (which reads records by blocks) and of the scanner, built for aarch64 and
+# run under qemu's user-mode emulation, with Debian's cross linker.
 # Installs what it needs when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,4 @@ rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 cargo test --profile local --target aarch64-unknown-linux-gnu -p blockmask -p rules --test classify --test scanner --test traces
-cargo test --profile local --target aarch64-unknown-linux-gnu -p blockmask --lib
+cargo test --profile local --target aarch64-unknown-linux-gnu -p blockmask -p trace-files --lib

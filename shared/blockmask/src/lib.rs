@@ -7,8 +7,10 @@
 //! time, cached by std). The `unsafe` is the vector loads of 64-byte arrays and the calls into
 //! AVX code after that check.
 
+mod structure;
 mod unescape;
 
+pub use structure::{classify_structure, classify_structure_portable, Structure};
 pub use unescape::{unescape_into, EscapeError};
 
 /// The classes of the bytes of one block that the scanner needs.
@@ -96,6 +98,16 @@ pub fn escaped_positions(backslashes: u64, carry: &mut u64) -> u64 {
     *carry = overflow as u64;
     let invert = sequences_starting_on_even_bits << 1;
     (EVEN_BITS ^ invert) & follows_escape
+}
+
+/// Bit k set when an odd number of bits at or below k are set in `x`: given a block's string
+/// quotes, the bytes from an opening quote (included) to its closing one (excluded).
+#[inline]
+pub fn prefix_xor(mut x: u64) -> u64 {
+    for shift in [1, 2, 4, 8, 16, 32] {
+        x ^= x << shift;
+    }
+    x
 }
 
 /// Classifies the 64 bytes of `block`.
@@ -319,7 +331,7 @@ mod imp {
     /// merge 8 bytes into one.
     #[inline]
     #[target_feature(enable = "neon")]
-    fn to_bits(m: [uint8x16_t; 4]) -> u64 {
+    pub(crate) fn to_bits(m: [uint8x16_t; 4]) -> u64 {
         const WEIGHTS: [u8; 16] = [1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128];
         // SAFETY: `WEIGHTS` is 16 readable bytes.
         let weights = unsafe { vld1q_u8(WEIGHTS.as_ptr()) };

@@ -15,6 +15,10 @@ fn interesting_byte() -> impl Strategy<Value = u8> {
         Just(b'#'),
         Just(b'['),
         Just(b']'),
+        Just(b'{'),
+        Just(b'}'),
+        Just(b'{' ^ 0x20),
+        Just(b'}' ^ 0x20),
         any::<u8>(),
     ]
 }
@@ -100,5 +104,22 @@ proptest! {
             block[..part.len()].copy_from_slice(part);
             prop_assert_eq!(*masks, classify_portable(&block));
         }
+    }
+
+    /// The structure of whole blocks, by the widest path the CPU has; a partial last block is
+    /// left alone.
+    #[test]
+    fn structure_equals_the_definition_block_by_block(
+        bytes in proptest::collection::vec(interesting_byte(), 0..400),
+    ) {
+        use blockmask::{classify_structure, classify_structure_portable, Structure};
+        let mut out = vec![Structure::default(); 8];
+        let whole = bytes.len() / 64;
+        prop_assert_eq!(classify_structure(&bytes, &mut out), whole);
+        for (k, chunk) in bytes.chunks_exact(64).enumerate() {
+            prop_assert_eq!(out[k], classify_structure_portable(chunk.try_into().unwrap()));
+        }
+        prop_assert!(out[whole..].iter().all(|s| *s == Structure::default()));
+        prop_assert_eq!(classify_structure(&bytes, &mut out[..1]), whole.min(1));
     }
 }

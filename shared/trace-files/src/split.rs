@@ -3,10 +3,14 @@
 //! a JSON array of records, and one record per line (any JSON values one after another).
 //!
 //! Only the structure is read here (strings, brackets, commas); each record is parsed by whoever
-//! takes it, so that a malformed record spoils itself alone.
+//! takes it, so that a malformed record spoils itself alone. Inside records, where nearly every
+//! byte is, whole 64-byte blocks are read as bitmasks ([`blockmask::Structure`]): a record's end
+//! is found from its brackets outside strings, a few bit operations a block.
 
 use std::io;
 use std::ops::Range;
+
+use blockmask::{escaped_positions, prefix_xor, Structure};
 
 use crate::FileError;
 
@@ -33,6 +37,8 @@ const DETECT_WITHIN: usize = 4096;
 #[derive(Debug)]
 pub(crate) struct Splitter {
     buf: Vec<u8>,
+    /// The masks of the whole blocks of `buf` classified so far, block k for `buf[64 * k..]`.
+    structure: Vec<Structure>,
     /// Where scanning resumes.
     pos: usize,
     layout: Option<Layout>,
@@ -54,6 +60,7 @@ impl Splitter {
     pub(crate) fn new(max_written: u64, max_record: usize) -> Self {
         Splitter {
             buf: Vec::with_capacity(64 * 1024),
+            structure: Vec::new(),
             pos: 0,
             layout: None,
             depth: 0,
@@ -195,9 +202,16 @@ impl Splitter {
     }
 
     /// Inside a record, below its depth and outside strings (nearly every byte of a file):
-    /// strings are jumped over and brackets counted with the state in locals. Returns the
-    /// record when it closes; otherwise stops where the bytes run out, maybe inside a string.
+    /// the whole blocks by their masks, then the bytes after them one by one, strings jumped
+    /// over and brackets counted with the state in locals. Returns the record when it closes;
+    /// otherwise stops where the bytes run out, maybe inside a string.
     fn inside_record(&mut self, record_depth: u32) -> Option<Range<usize>> {
+        if let Some(range) = self.inside_record_blocks(record_depth) {
+            return Some(range);
+        }
+        if self.in_string {
+            return None;
+        }
         let buf = &self.buf[..];
         let (mut pos, mut depth) = (self.pos, self.depth);
         while pos < buf.len() {
@@ -227,6 +241,51 @@ impl Splitter {
             pos += 1;
         }
         (self.pos, self.depth) = (pos, depth);
+        None
+    }
+
+    /// [`Self::inside_record`] over whole blocks: classifies those not yet classified, then
+    /// walks the brackets outside strings from `pos`. Stops at the record's end, or at the
+    /// first byte of a block not whole yet (setting `in_string` and `escaped` for it).
+    fn inside_record_blocks(&mut self, record_depth: u32) -> Option<Range<usize>> {
+        let whole = self.buf.len() / 64;
+        let classified = self.structure.len();
+        if classified < whole {
+            self.structure.resize(whole, Structure::default());
+            blockmask::classify_structure(
+                &self.buf[64 * classified..64 * whole],
+                &mut self.structure[classified..],
+            );
+        }
+        let (mut depth, mut escape_carry, mut in_string) = (self.depth, 0u64, 0u64);
+        let mut block = self.pos / 64;
+        // Bytes before `pos` in its block were read before.
+        let mut from = u64::MAX.checked_shl((self.pos % 64) as u32).unwrap_or(0);
+        while let Some(s) = self.structure.get(block) {
+            let escaped = escaped_positions(s.backslashes & from, &mut escape_carry);
+            let inside = prefix_xor(s.quotes & from & !escaped) ^ in_string;
+            in_string = 0u64.wrapping_sub(inside >> 63);
+            let mut brackets = (s.opens | s.closes) & from & !inside;
+            while brackets != 0 {
+                let bit = brackets.trailing_zeros();
+                if s.opens >> bit & 1 != 0 {
+                    depth += 1;
+                } else {
+                    depth -= 1;
+                    if depth == record_depth {
+                        let end = 64 * block + bit as usize + 1;
+                        (self.pos, self.depth) = (end, depth);
+                        return self.take_record(end);
+                    }
+                }
+                brackets &= brackets - 1;
+            }
+            (block, from) = (block + 1, u64::MAX);
+        }
+        self.pos = self.pos.max(64 * block);
+        self.depth = depth;
+        // A backslash outside strings is no escape here; the record's parser refuses it.
+        (self.in_string, self.escaped) = (in_string != 0, in_string != 0 && escape_carry != 0);
         None
     }
 
@@ -282,10 +341,14 @@ impl Splitter {
             return;
         }
         let keep = self.record.map_or(self.pos, |(start, _)| start);
+        // Whole blocks go, so that the classified ones stay aligned with `buf`.
+        let keep = keep / 64 * 64;
         if keep == 0 || keep < self.buf.len() / 2 && keep < 64 * 1024 {
             return;
         }
         self.buf.drain(..keep);
+        self.structure
+            .drain(..(keep / 64).min(self.structure.len()));
         self.pos -= keep;
         if let Some((start, scalar)) = self.record {
             self.record = Some((start - keep, scalar));

@@ -210,6 +210,36 @@ fn record_strategy() -> impl Strategy<Value = String> {
     })
 }
 
+/// Records of a few hundred bytes, so that strings, escapes and brackets fall on every side of
+/// the 64-byte blocks the splitter reads records by.
+fn long_record_strategy() -> impl Strategy<Value = String> {
+    let text = "([a-z]{0,40}[\\[\\]{},:\" \\\\]{1,3}){0,6}";
+    let value = prop_oneof![
+        text.prop_map(|v| serde_json_string(&v)),
+        proptest::collection::vec(text, 0..4).prop_map(|vs| format!(
+            "[{}]",
+            vs.iter()
+                .map(|v| serde_json_string(v))
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
+        (text, text).prop_map(|(k, v)| format!(
+            "{{{}:[{{}},{}]}}",
+            serde_json_string(&k),
+            serde_json_string(&v)
+        )),
+        Just("-12.5e3".to_owned()),
+    ];
+    proptest::collection::vec(value, 0..12).prop_map(|values| {
+        let fields: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("\"k{i}\" : {v}"))
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    })
+}
+
 /// A JSON string of `v`, escaping what JSON needs escaped.
 fn serde_json_string(v: &str) -> String {
     let mut out = String::from("\"");
@@ -239,6 +269,27 @@ proptest! {
             2 => format!("[{joined}]"),
             _ => records.join("\n"),
         };
+        let bytes = if gzipped { gzip(file.as_bytes()) } else { file.into_bytes() };
+        prop_assert_eq!(read(&bytes, chunk, Limits::default()).unwrap(), records);
+    }
+
+    #[test]
+    fn records_longer_than_blocks_split_the_same_in_any_chunking(
+        records in proptest::collection::vec(long_record_strategy(), 1..6),
+        layout in 0..4usize,
+        gzipped: bool,
+        chunk in 1..300usize,
+    ) {
+        let joined = records.join(" ,\n");
+        let file = match layout {
+            0 => format!(r#"{{"Records":[{joined}]}}"#),
+            1 => format!(r#"{{"traces": [{joined}], "next": [{{}}]}}"#),
+            2 => format!("[{joined}]"),
+            _ => records.join("\n"),
+        };
+        for record in &records {
+            serde_json::from_str::<serde_json::Value>(record).expect("the strategy writes JSON");
+        }
         let bytes = if gzipped { gzip(file.as_bytes()) } else { file.into_bytes() };
         prop_assert_eq!(read(&bytes, chunk, Limits::default()).unwrap(), records);
     }

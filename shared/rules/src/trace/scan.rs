@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use blockmask::{Masks, TextError};
+use blockmask::{prefix_xor, Masks, TextError};
 
 use super::{TraceError, TraceView};
 use crate::fields::Field;
@@ -216,16 +216,6 @@ fn check_escape(b: &[u8], at: usize) -> Result<(), TraceError> {
             what: "invalid escape in a string",
         }),
     }
-}
-
-/// Bit k set when an odd number of bits at or below k are set in `x`: between an opening quote
-/// (included) and its closing one.
-#[inline]
-fn prefix_xor(mut x: u64) -> u64 {
-    for shift in [1, 2, 4, 8, 16, 32] {
-        x ^= x << shift;
-    }
-    x
 }
 
 /// Bits below `n` (`n < 64`).
