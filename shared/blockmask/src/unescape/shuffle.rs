@@ -41,6 +41,29 @@ trait Shuffle {
     /// `from` must be readable and `to` writable for eight bytes; the CPU must have the
     /// instructions the implementation uses.
     unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8);
+
+    /// Stores the bytes of `block` that `dropped` does not name, in order, at `to`: eight
+    /// bytes at a time unless the implementation has a wider compress.
+    ///
+    /// # Safety
+    /// `to` must be writable for 64 bytes; the CPU must have the instructions the
+    /// implementation uses.
+    #[inline(always)]
+    unsafe fn compress64(block: &[u8; 64], dropped: u64, to: *mut u8) {
+        let mut o = 0;
+        for k in 0..8 {
+            let drop = (dropped >> (8 * k)) as u8;
+            // SAFETY: bytes 8k..8k+8 of the block; o <= 8k, so the store ends within 64.
+            unsafe {
+                Self::compress8(
+                    block.as_ptr().add(8 * k),
+                    KEEP[usize::from(drop)],
+                    to.add(o),
+                )
+            };
+            o += 8 - drop.count_ones() as usize;
+        }
+    }
 }
 
 /// Decodes the whole 64-byte blocks of `src` into `dst`, returning where the decoder that stops
@@ -70,19 +93,9 @@ unsafe fn blocks<S: Shuffle>(src: &[u8], dst: *mut u8) -> Option<(usize, usize)>
             translate(&mut translated, letters)?;
             &translated
         };
-        for k in 0..8 {
-            let drop = (dropped >> (8 * k)) as u8;
-            // SAFETY: bytes 8k..8k+8 of a 64-byte block; o <= i + 8k, so the store ends
-            // within src.len() + 8.
-            unsafe {
-                S::compress8(
-                    bytes.as_ptr().add(8 * k),
-                    KEEP[usize::from(drop)],
-                    dst.add(o),
-                )
-            };
-            o += 8 - drop.count_ones() as usize;
-        }
+        // SAFETY: o <= i and the block is whole, so the 64 bytes stored end within src.len().
+        unsafe { S::compress64(bytes, dropped, dst.add(o)) };
+        o += 64 - dropped.count_ones() as usize;
         i += 64;
     }
     Some((i - carry as usize, o))
@@ -118,6 +131,9 @@ mod imp {
     /// AVX-512BW's classification (one compare a class), SSSE3's shuffle.
     struct Avx512;
 
+    /// AVX-512BW's classification, AVX-512 VBMI2's compress: a whole block in one instruction.
+    struct Avx512Vbmi2;
+
     impl Shuffle for Ssse3 {
         #[inline(always)]
         unsafe fn classify(block: &[u8; 64]) -> Masks {
@@ -149,6 +165,29 @@ mod imp {
         }
     }
 
+    impl Shuffle for Avx512Vbmi2 {
+        #[inline(always)]
+        unsafe fn classify(block: &[u8; 64]) -> Masks {
+            // SAFETY: the caller's (AVX-512BW).
+            unsafe { crate::imp::classify_avx512(block) }
+        }
+
+        #[inline(always)]
+        unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
+            // SAFETY: the caller's.
+            unsafe { Ssse3::compress8(from, keep, to) }
+        }
+
+        #[inline(always)]
+        unsafe fn compress64(block: &[u8; 64], dropped: u64, to: *mut u8) {
+            // SAFETY: the caller's: 64 bytes to read and to write, AVX-512 VBMI2.
+            unsafe {
+                let bytes = _mm512_loadu_si512(block.as_ptr().cast());
+                _mm512_storeu_si512(to.cast(), _mm512_maskz_compress_epi8(!dropped, bytes));
+            }
+        }
+    }
+
     /// # Safety
     /// `dst` must have room for `src.len() + 16` bytes.
     pub(in crate::unescape) unsafe fn unescape_blocks(
@@ -161,7 +200,11 @@ mod imp {
         // SAFETY: each path runs only on a CPU found to have its instructions; the room is
         // the caller's.
         unsafe {
-            if std::arch::is_x86_feature_detected!("avx512bw") {
+            if std::arch::is_x86_feature_detected!("avx512vbmi2")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
+                blocks_avx512_vbmi2(src, dst)
+            } else if std::arch::is_x86_feature_detected!("avx512bw") {
                 blocks_avx512(src, dst)
             } else if std::arch::is_x86_feature_detected!("ssse3") {
                 blocks_ssse3(src, dst)
@@ -181,6 +224,12 @@ mod imp {
     unsafe fn blocks_avx512(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
         // SAFETY: the caller's.
         unsafe { super::blocks::<Avx512>(src, dst) }
+    }
+
+    #[target_feature(enable = "avx512bw,avx512vbmi2,ssse3")]
+    unsafe fn blocks_avx512_vbmi2(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
+        // SAFETY: the caller's.
+        unsafe { super::blocks::<Avx512Vbmi2>(src, dst) }
     }
 
     /// Every path this CPU can run gives what the decoder that stops at each escape gives.
@@ -208,6 +257,11 @@ mod imp {
         }
         if std::arch::is_x86_feature_detected!("avx512bw") {
             assert_eq!(decode(blocks_avx512), expected, "AVX-512");
+        }
+        if std::arch::is_x86_feature_detected!("avx512vbmi2")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            assert_eq!(decode(blocks_avx512_vbmi2), expected, "AVX-512 VBMI2");
         }
     }
 }
