@@ -132,6 +132,21 @@ pub fn classify_portable(block: &[u8; 64]) -> Masks {
     masks
 }
 
+/// Pseudo-random bytes for the tests of the vector paths: one of `favoured` most of the time
+/// (`out_of` draws in which each has one chance), any byte otherwise.
+#[cfg(all(test, target_arch = "x86_64"))]
+fn test_bytes(favoured: &'static [u8], out_of: u64) -> impl FnMut() -> u8 {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        *favoured
+            .get((seed % out_of) as usize)
+            .unwrap_or(&(seed as u8))
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod imp {
     use core::arch::x86_64::*;
@@ -175,16 +190,8 @@ mod imp {
     #[test]
     fn every_path_equals_the_definition() {
         use super::classify_portable;
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut byte = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            // Mostly the bytes that matter, and their neighbours.
-            *b"\"\\\x00\x1f\x20\x7f\x80\xffa{"
-                .get((seed % 16) as usize)
-                .unwrap_or(&(seed as u8))
-        };
+        // Mostly the bytes that matter, and their neighbours.
+        let mut byte = super::test_bytes(b"\"\\\x00\x1f\x20\x7f\x80\xffa{", 16);
         for _ in 0..2000 {
             let bytes: Vec<u8> = (0..64 * 3).map(|_| byte()).collect();
             let expected: Vec<Masks> = bytes

@@ -254,6 +254,17 @@ fn serde_json_string(v: &str) -> String {
     out
 }
 
+/// `records` in one of the four layouts (`layout` 0 to 3), joined in arrays by `separator`.
+fn file_of(records: &[String], layout: usize, separator: &str) -> String {
+    let joined = records.join(separator);
+    match layout {
+        0 => format!(r#"{{"Records":[{joined}]}}"#),
+        1 => format!(r#"{{"traces": [{joined}], "next": [{{}}]}}"#),
+        2 => format!("[{joined}]"),
+        _ => records.join("\n"),
+    }
+}
+
 proptest! {
     #[test]
     fn any_chunking_of_any_layout_gives_the_same_records(
@@ -262,13 +273,7 @@ proptest! {
         gzipped: bool,
         chunk in 1..40usize,
     ) {
-        let joined = records.join(",");
-        let file = match layout {
-            0 => format!(r#"{{"Records":[{joined}]}}"#),
-            1 => format!(r#"{{"traces": [{joined}], "next": [{{}}]}}"#),
-            2 => format!("[{joined}]"),
-            _ => records.join("\n"),
-        };
+        let file = file_of(&records, layout, ",");
         let bytes = if gzipped { gzip(file.as_bytes()) } else { file.into_bytes() };
         prop_assert_eq!(read(&bytes, chunk, Limits::default()).unwrap(), records);
     }
@@ -280,13 +285,7 @@ proptest! {
         gzipped: bool,
         chunk in 1..300usize,
     ) {
-        let joined = records.join(" ,\n");
-        let file = match layout {
-            0 => format!(r#"{{"Records":[{joined}]}}"#),
-            1 => format!(r#"{{"traces": [{joined}], "next": [{{}}]}}"#),
-            2 => format!("[{joined}]"),
-            _ => records.join("\n"),
-        };
+        let file = file_of(&records, layout, " ,\n");
         for record in &records {
             serde_json::from_str::<serde_json::Value>(record).expect("the strategy writes JSON");
         }

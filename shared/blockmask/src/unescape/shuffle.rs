@@ -49,20 +49,33 @@ trait Shuffle {
     /// `to` must be writable for 64 bytes; the CPU must have the instructions the
     /// implementation uses.
     #[inline(always)]
-    unsafe fn compress64(block: &[u8; 64], dropped: u64, to: *mut u8) {
-        let mut o = 0;
-        for k in 0..8 {
-            let drop = (dropped >> (8 * k)) as u8;
-            // SAFETY: bytes 8k..8k+8 of the block; o <= 8k, so the store ends within 64.
-            unsafe {
-                Self::compress8(
-                    block.as_ptr().add(8 * k),
-                    KEEP[usize::from(drop)],
-                    to.add(o),
-                )
-            };
-            o += 8 - drop.count_ones() as usize;
-        }
+    unsafe fn compress64(block: &[u8; 64], dropped: u64, to: *mut u8)
+    where
+        Self: Sized,
+    {
+        // SAFETY: the caller's.
+        unsafe { compress_by_eights::<Self>(block, dropped, to) }
+    }
+}
+
+/// [`Shuffle::compress64`] by eight [`Shuffle::compress8`]s.
+///
+/// # Safety
+/// As [`Shuffle::compress64`].
+#[inline(always)]
+unsafe fn compress_by_eights<S: Shuffle>(block: &[u8; 64], dropped: u64, to: *mut u8) {
+    let mut o = 0;
+    for k in 0..8 {
+        let drop = (dropped >> (8 * k)) as u8;
+        // SAFETY: bytes 8k..8k+8 of the block; o <= 8k, so the store ends within 64.
+        unsafe {
+            S::compress8(
+                block.as_ptr().add(8 * k),
+                KEEP[usize::from(drop)],
+                to.add(o),
+            )
+        };
+        o += 8 - drop.count_ones() as usize;
     }
 }
 
@@ -128,11 +141,9 @@ mod imp {
     /// SSE2's classification, SSSE3's shuffle.
     struct Ssse3;
 
-    /// AVX-512BW's classification (one compare a class), SSSE3's shuffle.
-    struct Avx512;
-
-    /// AVX-512BW's classification, AVX-512 VBMI2's compress: a whole block in one instruction.
-    struct Avx512Vbmi2;
+    /// AVX-512BW's classification (one compare a class); with `VBMI2`, a block stored by one
+    /// compress instruction, else by SSSE3's shuffle eight bytes at a time.
+    struct Avx512<const VBMI2: bool>;
 
     impl Shuffle for Ssse3 {
         #[inline(always)]
@@ -151,21 +162,7 @@ mod imp {
         }
     }
 
-    impl Shuffle for Avx512 {
-        #[inline(always)]
-        unsafe fn classify(block: &[u8; 64]) -> Masks {
-            // SAFETY: the caller's (AVX-512BW).
-            unsafe { crate::imp::classify_avx512(block) }
-        }
-
-        #[inline(always)]
-        unsafe fn compress8(from: *const u8, keep: u64, to: *mut u8) {
-            // SAFETY: the caller's.
-            unsafe { Ssse3::compress8(from, keep, to) }
-        }
-    }
-
-    impl Shuffle for Avx512Vbmi2 {
+    impl<const VBMI2: bool> Shuffle for Avx512<VBMI2> {
         #[inline(always)]
         unsafe fn classify(block: &[u8; 64]) -> Masks {
             // SAFETY: the caller's (AVX-512BW).
@@ -180,8 +177,11 @@ mod imp {
 
         #[inline(always)]
         unsafe fn compress64(block: &[u8; 64], dropped: u64, to: *mut u8) {
-            // SAFETY: the caller's: 64 bytes to read and to write, AVX-512 VBMI2.
+            // SAFETY: the caller's: 64 bytes to read and to write; AVX-512 VBMI2 with `VBMI2`.
             unsafe {
+                if !VBMI2 {
+                    return super::compress_by_eights::<Self>(block, dropped, to);
+                }
                 let bytes = _mm512_loadu_si512(block.as_ptr().cast());
                 _mm512_storeu_si512(to.cast(), _mm512_maskz_compress_epi8(!dropped, bytes));
             }
@@ -223,13 +223,13 @@ mod imp {
     #[target_feature(enable = "avx512bw,ssse3")]
     unsafe fn blocks_avx512(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
         // SAFETY: the caller's.
-        unsafe { super::blocks::<Avx512>(src, dst) }
+        unsafe { super::blocks::<Avx512<false>>(src, dst) }
     }
 
     #[target_feature(enable = "avx512bw,avx512vbmi2,ssse3")]
     unsafe fn blocks_avx512_vbmi2(src: &[u8], dst: *mut u8) -> Option<(usize, usize)> {
         // SAFETY: the caller's.
-        unsafe { super::blocks::<Avx512Vbmi2>(src, dst) }
+        unsafe { super::blocks::<Avx512<true>>(src, dst) }
     }
 
     /// Every path this CPU can run gives what the decoder that stops at each escape gives.
