@@ -1,6 +1,9 @@
 //! The first stage of the trace scanner: one pass of vector compares turns each 64-byte block
 //! of a document into bitmasks (bit k for byte k), so that the scanner finds string ends and
-//! checks string contents with bit operations instead of looking at bytes one by one.
+//! checks string contents with bit operations instead of looking at bytes one by one. The
+//! same blocks serve two other readers: the trace file splitter, which finds a record's end
+//! from its brackets ([`classify_structure`]), and the decoder of escaped text
+//! ([`unescape_into`]).
 //!
 //! x86_64 always has SSE2 and aarch64 always has NEON, so those paths are chosen at compile
 //! time; whole documents on x86_64 use AVX-512BW or AVX2 when the CPU has them (checked at run

@@ -2,7 +2,8 @@
 //! every eight bytes or so, so a decoder that stops at each escape pays a mispredicted branch
 //! for most of them. Where the CPU can shuffle bytes (SSSE3, NEON), a 64-byte block is
 //! classified, its escaping backslashes found with bit operations (simdjson's method), and the
-//! block stored eight bytes at a time without them: no branch per escape. The rare escapes
+//! block stored eight bytes at a time without them, or whole by one compress instruction
+//! where the CPU has AVX-512 VBMI2: no branch per escape. The rare escapes
 //! that are not one byte (`\uXXXX`) send the string to the decoder that stops at each escape,
 //! which stores sixteen bytes whole per step and keeps those before the next backslash.
 

@@ -1,6 +1,7 @@
 //! The block path of [`super::unescape_into`]: 64 bytes classified at a time, the escaping
 //! backslashes found from their mask, and each eight bytes stored without them by a byte
-//! shuffle (SSSE3's `pshufb`, NEON's `tbl`) from a table of the bytes each drop mask keeps.
+//! shuffle (SSSE3's `pshufb`, NEON's `tbl`) from a table of the bytes each drop mask keeps, or
+//! the whole block by AVX-512 VBMI2's `vpcompressb`.
 
 use crate::{escaped_positions, Masks};
 
