@@ -135,18 +135,43 @@ pub fn classify_portable(block: &[u8; 64]) -> Masks {
     masks
 }
 
-/// Pseudo-random bytes for the tests of the vector paths: one of `favoured` most of the time
-/// (`out_of` draws in which each has one chance), any byte otherwise.
+/// A vector path under test: its name, whether this CPU has its instructions, and the path
+/// itself (called only when it has them).
 #[cfg(all(test, target_arch = "x86_64"))]
-fn test_bytes(favoured: &'static [u8], out_of: u64) -> impl FnMut() -> u8 {
+type PathUnderTest<'a, T> = (&'static str, bool, &'a dyn Fn(&[u8], &mut [T]));
+
+/// Checks every path this CPU can run against the portable definition, block by block, over
+/// pseudo-random documents of three blocks whose bytes are mostly one of `favoured` (`out_of`
+/// draws in which each has one chance), any byte otherwise.
+#[cfg(all(test, target_arch = "x86_64"))]
+fn assert_paths_equal_definition<T: Clone + Default + PartialEq + std::fmt::Debug>(
+    favoured: &[u8],
+    out_of: u64,
+    definition: impl Fn(&[u8; 64]) -> T,
+    paths: &[PathUnderTest<'_, T>],
+) {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    move || {
+    let mut byte = || {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         *favoured
             .get((seed % out_of) as usize)
             .unwrap_or(&(seed as u8))
+    };
+    for _ in 0..2000 {
+        let bytes: Vec<u8> = (0..64 * 3).map(|_| byte()).collect();
+        let expected: Vec<T> = bytes
+            .chunks_exact(64)
+            .map(|c| definition(c.try_into().unwrap()))
+            .collect();
+        for (name, available, path) in paths {
+            if *available {
+                let mut out = vec![T::default(); 3];
+                path(&bytes, &mut out);
+                assert_eq!(out, expected, "{name}");
+            }
+        }
     }
 }
 
@@ -192,29 +217,29 @@ mod imp {
     #[cfg(test)]
     #[test]
     fn every_path_equals_the_definition() {
-        use super::classify_portable;
         // Mostly the bytes that matter, and their neighbours.
-        let mut byte = super::test_bytes(b"\"\\\x00\x1f\x20\x7f\x80\xffa{", 16);
-        for _ in 0..2000 {
-            let bytes: Vec<u8> = (0..64 * 3).map(|_| byte()).collect();
-            let expected: Vec<Masks> = bytes
-                .chunks_exact(64)
-                .map(|c| classify_portable(c.try_into().unwrap()))
-                .collect();
-            let mut out = vec![Masks::default(); 3];
-            classify_whole_blocks(&bytes, &mut out, classify);
-            assert_eq!(out, expected, "SSE2");
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked just above.
-                unsafe { classify_blocks_avx2(&bytes, &mut out) };
-                assert_eq!(out, expected, "AVX2");
-            }
-            if std::is_x86_feature_detected!("avx512bw") {
-                // SAFETY: the CPU has AVX-512BW, checked just above.
-                unsafe { classify_blocks_avx512(&bytes, &mut out) };
-                assert_eq!(out, expected, "AVX-512");
-            }
-        }
+        super::assert_paths_equal_definition(
+            b"\"\\\x00\x1f\x20\x7f\x80\xffa{",
+            16,
+            super::classify_portable,
+            &[
+                ("SSE2", true, &|b, o| {
+                    classify_whole_blocks(b, o, classify);
+                }),
+                ("AVX2", std::is_x86_feature_detected!("avx2"), &|b, o| {
+                    // SAFETY: called only when the CPU has AVX2.
+                    unsafe { classify_blocks_avx2(b, o) };
+                }),
+                (
+                    "AVX-512",
+                    std::is_x86_feature_detected!("avx512bw"),
+                    &|b, o| {
+                        // SAFETY: called only when the CPU has AVX-512BW.
+                        unsafe { classify_blocks_avx512(b, o) };
+                    },
+                ),
+            ],
+        );
     }
 
     #[target_feature(enable = "avx2")]

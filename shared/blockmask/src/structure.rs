@@ -141,30 +141,30 @@ mod imp {
     #[cfg(test)]
     #[test]
     fn every_path_equals_the_definition() {
-        use super::classify_structure_portable;
         // The bracket bytes, and those one case bit away from them.
-        let mut byte = crate::test_bytes(b"\"\\{}[];=]}\x7f\xdb\xfba", 20);
-        for _ in 0..2000 {
-            let bytes: Vec<u8> = (0..64 * 3).map(|_| byte()).collect();
-            let expected: Vec<Structure> = bytes
-                .chunks_exact(64)
-                .map(|c| classify_structure_portable(c.try_into().unwrap()))
-                .collect();
-            let mut out = vec![Structure::default(); 3];
-            // SAFETY: SSE2 is part of every x86_64 CPU.
-            unsafe { classify_blocks_sse2(&bytes, &mut out) };
-            assert_eq!(out, expected, "SSE2");
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked just above.
-                unsafe { classify_blocks_avx2(&bytes, &mut out) };
-                assert_eq!(out, expected, "AVX2");
-            }
-            if std::is_x86_feature_detected!("avx512bw") {
-                // SAFETY: the CPU has AVX-512BW, checked just above.
-                unsafe { classify_blocks_avx512(&bytes, &mut out) };
-                assert_eq!(out, expected, "AVX-512");
-            }
-        }
+        crate::assert_paths_equal_definition(
+            b"\"\\{}[];=]}\x7f\xdb\xfba",
+            20,
+            super::classify_structure_portable,
+            &[
+                ("SSE2", true, &|b, o| {
+                    // SAFETY: SSE2 is part of every x86_64 CPU.
+                    unsafe { classify_blocks_sse2(b, o) }
+                }),
+                ("AVX2", std::is_x86_feature_detected!("avx2"), &|b, o| {
+                    // SAFETY: called only when the CPU has AVX2.
+                    unsafe { classify_blocks_avx2(b, o) }
+                }),
+                (
+                    "AVX-512",
+                    std::is_x86_feature_detected!("avx512bw"),
+                    &|b, o| {
+                        // SAFETY: called only when the CPU has AVX-512BW.
+                        unsafe { classify_blocks_avx512(b, o) }
+                    },
+                ),
+            ],
+        );
     }
 }
 
