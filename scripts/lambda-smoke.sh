@@ -12,7 +12,8 @@
 # notifies is read by the trace handler, each match published once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-invoke() { PATH="$PWD/.venv/bin:$PATH" cargo-lambda lambda invoke "$1" --data-file "$2" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT"; }
+# Bounded: a function that never starts fails the smoke test instead of hanging it.
+invoke() { PATH="$PWD/.venv/bin:$PATH" timeout 300 cargo-lambda lambda invoke "$1" --data-file "$2" --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT"; }
 status_of() { .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])'; }
 work=$(mktemp -d)
 export WORK="$work"

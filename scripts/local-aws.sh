@@ -23,11 +23,20 @@ mkdir -p "$logs"
 export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$LAMBDA_PORT"
 export RECORDER_FILE="$PWD/$logs/cts-recorder.jsonl"
 rm -f "$RECORDER_FILE"
+# Built before `cargo lambda watch` starts, so that a first invocation does not wait on a compile.
+for function in rules-api trace-handler cts-recorder; do cargo build -q --bin "$function"; done
 .venv/bin/python scripts/moto_serial.py 127.0.0.1 "$MOTO_PORT" >"$logs/moto.log" 2>&1 &
 moto=$!
 PATH="$PWD/.venv/bin:$PATH" cargo-lambda lambda watch -q -A 127.0.0.1 -P "$LAMBDA_PORT" >"$logs/watch.log" 2>&1 &
 watch=$!
-stop() { kill "$watch" "$moto" 2>/dev/null || true; wait "$watch" "$moto" 2>/dev/null || true; }
+stop() {
+  exit_status=$?
+  kill "$watch" "$moto" 2>/dev/null || true
+  wait "$watch" "$moto" 2>/dev/null || true
+  if [ "$exit_status" -ne 0 ]; then
+    for log in "$logs/watch.log" "$logs/moto.log"; do echo "--- last lines of $log"; tail -n 40 "$log"; done >&2
+  fi
+}
 trap stop EXIT
 for _ in $(seq 150); do
   curl -s -o /dev/null "$AWS_ENDPOINT_URL" && break
