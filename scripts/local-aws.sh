@@ -23,7 +23,8 @@ mkdir -p "$logs"
 export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$LAMBDA_PORT"
 export RECORDER_FILE="$PWD/$logs/cts-recorder.jsonl"
 rm -f "$RECORDER_FILE"
-# Built before `cargo lambda watch` starts, so that a first invocation does not wait on a compile.
+# Built before `cargo lambda watch` starts, so that a first invocation does not wait on a compile;
+# one at a time, as watch's `cargo run --bin` builds each (with its own package's features only).
 for function in rules-api trace-handler cts-recorder; do cargo build -q --bin "$function"; done
 .venv/bin/python scripts/moto_serial.py 127.0.0.1 "$MOTO_PORT" >"$logs/moto.log" 2>&1 &
 moto=$!
